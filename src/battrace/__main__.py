@@ -1,0 +1,5 @@
+"""`python -m battrace` runs the command line."""
+
+from battrace.cli import main
+
+main()

@@ -1,0 +1,58 @@
+"""What every command shares: the console, JSON output, settings and error translation."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+
+from battrace.config import Settings
+from battrace.errors import BattraceError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DbOption = typer.Option(
+    None,
+    "--db",
+    help="Store URL or SQLite path (default: BATTRACE_DATABASE_URL or ./battrace.db).",
+    show_default=False,
+)
+JsonOption = typer.Option(False, "--json", help="Print JSON for machines instead of tables.")
+
+
+def settings(db: str | None = None) -> Settings:
+    """The settings in force, with `--db` applied."""
+    return Settings.from_env().with_database(db)
+
+
+def print_json(data: Any) -> None:
+    """Write `data` as JSON on stdout (UTF-8, non-ASCII kept readable)."""
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=_default))
+    sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if isinstance(obj, set | frozenset | tuple):
+        return sorted(obj) if isinstance(obj, set | frozenset) else list(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Turn a battrace error into one clear line on stderr and exit status 2."""
+    try:
+        yield
+    except BattraceError as exc:
+        err_console.print(f"[bold red]error[/] ({exc.kind}): {exc}")
+        raise typer.Exit(2) from None

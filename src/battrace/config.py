@@ -1,0 +1,69 @@
+"""Settings: the only module that reads environment variables.
+
+Every driver (CLI, API, tests) builds one `Settings` and passes it down; nothing below reads
+the environment on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+from battrace.identity.tables import DEFAULT_TABLES, CodeTables
+
+DEFAULT_DATABASE_URL = "sqlite:///battrace.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the store is and which configuration files apply."""
+
+    #: SQLAlchemy URL of the store (`sqlite:///battrace.db` by default, or postgresql+psycopg://…)
+    database_url: str = DEFAULT_DATABASE_URL
+    #: TOML file with GB/T 34014 decoding tables (None: CODES.md defaults)
+    code_tables_path: Path | None = None
+    #: TOML policy file (None: the packaged default policy)
+    policy_path: Path | None = None
+    #: directory with the platform's signing key (`battrace keys init` writes it)
+    key_dir: Path = field(default_factory=lambda: Path("battrace-keys"))
+    #: name of the log in checkpoints (the C2SP "origin" line)
+    log_origin: str = "battrace.example/log"
+
+    @cached_property
+    def code_tables(self) -> CodeTables:
+        """The code tables in force."""
+        if self.code_tables_path is None:
+            return DEFAULT_TABLES
+        return CodeTables.load(self.code_tables_path)
+
+    def with_database(self, url: str | None) -> Settings:
+        """A copy pointing at another store (None keeps the current one)."""
+        return self if not url else replace(self, database_url=normalise_database_url(url))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from BATTRACE_* environment variables, defaults for the rest."""
+        env = os.environ if env is None else env
+        tables = env.get("BATTRACE_CODE_TABLES")
+        policy = env.get("BATTRACE_POLICY")
+        return cls(
+            database_url=normalise_database_url(
+                env.get("BATTRACE_DATABASE_URL", DEFAULT_DATABASE_URL)
+            ),
+            code_tables_path=Path(tables) if tables else None,
+            policy_path=Path(policy) if policy else None,
+            key_dir=Path(env.get("BATTRACE_KEY_DIR", "battrace-keys")),
+            log_origin=env.get("BATTRACE_LOG_ORIGIN", "battrace.example/log"),
+        )
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain paths and `postgresql://` URLs; return a SQLAlchemy URL."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
