@@ -27,6 +27,8 @@ class Settings:
     code_tables_path: Path | None = None
     #: TOML policy file (None: the packaged default policy)
     policy_path: Path | None = None
+    #: extra official calendar year files (a TOML file or a directory of them)
+    calendar_dir: Path | None = None
     #: directory with the platform's signing key (`battrace keys init` writes it)
     key_dir: Path = field(default_factory=lambda: Path("battrace-keys"))
     #: name of the log in checkpoints (the C2SP "origin" line)
@@ -49,12 +51,14 @@ class Settings:
         env = os.environ if env is None else env
         tables = env.get("BATTRACE_CODE_TABLES")
         policy = env.get("BATTRACE_POLICY")
+        calendar = env.get("BATTRACE_CALENDAR")
         return cls(
             database_url=normalise_database_url(
                 env.get("BATTRACE_DATABASE_URL", DEFAULT_DATABASE_URL)
             ),
             code_tables_path=Path(tables) if tables else None,
             policy_path=Path(policy) if policy else None,
+            calendar_dir=Path(calendar) if calendar else None,
             key_dir=Path(env.get("BATTRACE_KEY_DIR", "battrace-keys")),
             log_origin=env.get("BATTRACE_LOG_ORIGIN", "battrace.example/log"),
         )

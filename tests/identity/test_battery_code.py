@@ -134,9 +134,13 @@ def test_tables_switch_without_code_change(tmp_path):
 
 def test_battery_type_table_is_configuration():
     tables = CodeTables.from_mapping(
-        {"battery_types": {"B": {"chemistry": "LFP", "chemistries": ["LFP"]},
-                           "S": {"chemistry": "sodium", "chemistries": ["sodium_ion"]}}}
-    )  # fmt: skip
+        {
+            "battery_types": {
+                "B": {"chemistry": "LFP", "chemistries": ["LFP"]},
+                "S": {"chemistry": "sodium", "chemistries": ["sodium_ion"]},
+            }
+        }
+    )
     code = "001PS01ABC1234FC70000001"
     assert parse_battery_code(code, tables=tables).battery_type.chemistry == "sodium"
     assert positions(code) == [5]

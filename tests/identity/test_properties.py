@@ -27,8 +27,13 @@ DATE_ALPHABET = DEFAULT_TABLES.date_alphabet
 
 codes = st.builds(
     lambda m, p, b, s, t, d, n: build_battery_code(
-        manufacturer="".join(m), product_type=p, battery_type=b, spec="".join(s),
-        trace="".join(t), production_date=d, serial=n,
+        manufacturer="".join(m),
+        product_type=p,
+        battery_type=b,
+        spec="".join(s),
+        trace="".join(t),
+        production_date=d,
+        serial=n,
     ),
     st.lists(alnum, min_size=3, max_size=3),
     st.sampled_from(list(ProductType)),
@@ -37,7 +42,7 @@ codes = st.builds(
     st.lists(alnum, min_size=7, max_size=7),
     st.dates(dt.date(2011, 1, 1), dt.date(2041, 12, 31)),
     st.integers(1, 9_999_999),
-)  # fmt: skip
+)
 
 # Characters each position forbids. Lower case and punctuation are forbidden everywhere.
 NOISE = "abcxyz-_.*/ Ö中"
@@ -82,8 +87,10 @@ def test_a_forbidden_character_is_rejected_at_its_position(code, index, data):
         assert index + 1 in {e.position for e in errors}, (bad, errors)
 
 
-@given(st.integers(2011, 2041), st.sampled_from([(2, 30), (2, 31), (4, 31), (6, 31), (9, 31),
-                                                 (11, 31)]))  # fmt: skip
+@given(
+    st.integers(2011, 2041),
+    st.sampled_from([(2, 30), (2, 31), (4, 31), (6, 31), (9, 31), (11, 31)]),
+)
 def test_impossible_dates_are_rejected(year, month_day):
     month, day = month_day
     a = DATE_ALPHABET
@@ -101,8 +108,10 @@ VIN_VALUES = dict(
 )
 
 
-@given(st.lists(st.sampled_from("0123456789ABCDEFGHJKLMNPRSTUVWXYZ"), min_size=16, max_size=16),
-       st.integers(0, 16))  # fmt: skip
+@given(
+    st.lists(st.sampled_from("0123456789ABCDEFGHJKLMNPRSTUVWXYZ"), min_size=16, max_size=16),
+    st.integers(0, 16),
+)
 def test_built_vins_validate_and_a_changed_character_fails_at_the_check_digit(chars, i):
     vin = build_vin("".join(chars))
     assert is_vin(vin)

@@ -24,8 +24,14 @@ class Figure:
         """Markdown table cells."""
         shown = f"{self.value:,.0f}" if abs(self.value) >= 100 else f"{self.value:,.3g}"
         verdict = {None: "", True: "yes", False: "**no**"}[self.met]
-        return [self.benchmark, self.metric, f"{shown} {self.unit}", self.target, verdict,
-                self.note]  # fmt: skip
+        return [
+            self.benchmark,
+            self.metric,
+            f"{shown} {self.unit}",
+            self.target,
+            verdict,
+            self.note,
+        ]
 
 
 def markdown(figures: list[Figure]) -> str:

@@ -63,10 +63,18 @@ def run(scale: str = "small") -> list[Figure]:
     usccs = [build_uscc("".join(rng.choices(uscc_chars, k=17))) for _ in range(n // 4)]
     parse = _rate(parse_battery_code, codes)
     return [
-        Figure("identity", "GB/T 34014 parse + full date decoding", parse, "codes/s",
-               ">= 300,000 codes/s", parse >= 300_000, f"{n:,} codes, one core"),
-        Figure("identity", "GB/T 34014 validity check only", _rate(is_battery_code, codes),
-               "codes/s"),
+        Figure(
+            "identity",
+            "GB/T 34014 parse + full date decoding",
+            parse,
+            "codes/s",
+            ">= 300,000 codes/s",
+            parse >= 300_000,
+            f"{n:,} codes, one core",
+        ),
+        Figure(
+            "identity", "GB/T 34014 validity check only", _rate(is_battery_code, codes), "codes/s"
+        ),
         Figure("identity", "VIN check digit", _rate(is_vin, vins), "VINs/s"),
         Figure("identity", "USCC check character", _rate(is_uscc, usccs), "USCCs/s"),
-    ]  # fmt: skip
+    ]

@@ -20,8 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m battrace.bench", description=__doc__)
     parser.add_argument("--scale", choices=["small", "medium", "large"], default="small")
     parser.add_argument("--only", action="append", choices=sorted(SUITES), default=None)
-    parser.add_argument("--write", type=Path, default=None,
-                        help="write the report (markdown) to this file")  # fmt: skip
+    parser.add_argument(
+        "--write", type=Path, default=None, help="write the report (markdown) to this file"
+    )
     args = parser.parse_args(argv)
     figures: list[Figure] = []
     for name in args.only or list(SUITES):

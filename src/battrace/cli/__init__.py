@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from battrace.cli import code
+from battrace.cli import code, ledger
 
 app = typer.Typer(
     name="battrace",
     help="battrace — China's power-battery digital ID: codes, lifecycle ledger, compliance.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 app.add_typer(code.app, name="code")
+app.command("init")(ledger.init)
+app.command("ingest")(ledger.ingest)
+app.command("trace")(ledger.trace)
+app.command("vehicle")(ledger.vehicle)
 
 
 def main() -> None:

@@ -1,0 +1,235 @@
+"""`battrace init | ingest | trace | vehicle`: the lifecycle ledger from the terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from battrace import bootstrap
+from battrace.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    settings,
+    translated_errors,
+)
+from battrace.errors import InvalidInput
+from battrace.services.ingest import EventResult
+from battrace.services.ingest_file import DEFAULT_BATCH, Tally, ingest_file
+from battrace.services.trace import trace as trace_code
+from battrace.services.trace import vehicle_view
+from battrace.store import migrate
+
+#: `ingest --json` lists every rejected and duplicate event, and accepted ones up to this many
+ACCEPTED_RESULTS_LIMIT = 1000
+
+
+def init(db: str | None = DbOption) -> None:
+    """Create the store, or migrate it to this version's schema."""
+    with translated_errors():
+        s = settings(db)
+        store = bootstrap.open_store(s, create=True)
+        rev = migrate.current_revision(store.engine)
+        store.close()
+    console.print(f"store ready: {s.database_url} (schema {rev})")
+
+
+def ingest(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .jsonl file of events."),
+    db: str | None = DbOption,
+    keep_recorded_at: bool = typer.Option(
+        False,
+        "--keep-recorded-at",
+        help="Trusted back-fill: keep each event's own recorded_at (see EVENTS.md).",
+    ),
+    batch_size: int = typer.Option(DEFAULT_BATCH, min=1, max=10_000, help="Events per transaction."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Ingest a JSONL file of any size; exit 0 when nothing was rejected, 1 otherwise.
+
+    With --json, `results` lists every rejected and duplicate event and the first 1000
+    accepted ones; `accepted_results_omitted` counts the accepted ones left out.
+    """
+    with translated_errors():
+        s = settings(db)
+        store = bootstrap.open_store(s)
+        ingestor = bootstrap.make_ingestor(s, store, trusted=keep_recorded_at)
+        out = _JsonStream() if as_json else None
+        size = file.stat().st_size
+        with Progress(
+            TextColumn("[bold]ingest[/]"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=err_console,
+            transient=as_json,
+        ) as progress:
+            task = progress.add_task("ingest", total=size, counts="")
+            shown = Tally()
+
+            def on_batch(batch: list[tuple[int, EventResult]], read: int) -> None:
+                for line, r in batch:
+                    shown.add(r)
+                    if out is not None:
+                        out.result(line, r)
+                    elif r.status == "rejected":
+                        _print_rejection(progress.console, line, r)
+                progress.update(
+                    task,
+                    completed=read,
+                    counts=f"{shown.accepted:,} ok · {shown.rejected:,} rejected · "
+                    f"{shown.duplicates:,} dup",
+                )
+
+            tally = ingest_file(ingestor, file, batch_size=batch_size, on_batch=on_batch)
+        store.close()
+    if out is not None:
+        out.close(tally)
+    else:
+        _print_tally(tally)
+    raise typer.Exit(1 if tally.rejected else 0)
+
+
+class _JsonStream:
+    """Writes the ingest JSON as results arrive, one result per line, so memory stays bounded
+    and what was acknowledged is on stdout even if the process dies."""
+
+    def __init__(self) -> None:
+        self.accepted_shown = 0
+        self.omitted = 0
+        self.first = True
+        sys.stdout.write('{"results": [\n')
+        sys.stdout.flush()
+
+    def result(self, line: int, r: EventResult) -> None:
+        if r.status == "accepted":
+            if self.accepted_shown >= ACCEPTED_RESULTS_LIMIT:
+                self.omitted += 1
+                return
+            self.accepted_shown += 1
+        item = r.as_dict() | {"line": line}
+        sys.stdout.write(("" if self.first else ",\n") + orjson.dumps(item).decode())
+        self.first = False
+
+    def close(self, tally: Tally) -> None:
+        tail = {
+            "accepted": tally.accepted,
+            "rejected": tally.rejected,
+            "duplicates": tally.duplicates,
+            "accepted_results_omitted": self.omitted,
+            "flags": tally.flags,
+        }
+        body = orjson.dumps(tail).decode()[1:]
+        sys.stdout.write(f"\n], {body}\n")
+        sys.stdout.flush()
+
+
+def _print_rejection(con: Any, line: int, r: EventResult) -> None:
+    con.print(f"[red]line {line}[/] {r.reporter or '?'}/{r.id or '?'} rejected:")
+    for reason in r.reasons:
+        rule = f"[{reason.rule}] " if reason.rule else ""
+        con.print(f"    {reason.field}: {rule}{reason.message}", markup=False)
+
+
+def _print_tally(tally: Tally) -> None:
+    table = Table(title="Ingest · 数据导入")
+    table.add_column("outcome")
+    table.add_column("events", justify="right")
+    table.add_row("accepted · 接收", f"{tally.accepted:,}")
+    table.add_row("rejected · 拒收", f"{tally.rejected:,}")
+    table.add_row("duplicates · 重复", f"{tally.duplicates:,}")
+    for rule, n in sorted(tally.flags.items()):
+        table.add_row(f"flagged {rule}", f"{n:,}")
+    console.print(table)
+
+
+def trace(
+    code: str = typer.Argument(..., help="A GB/T 34014 battery code."),
+    as_of: str | None = typer.Option(None, "--as-of", help="State on this day (YYYY-MM-DD)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """A code's state, holder, vehicle, links and full history in event-time order."""
+    with translated_errors():
+        day = _day(as_of)
+        s = settings(db)
+        store = bootstrap.open_store(s)
+        view = trace_code(store, code, as_of=day)
+        store.close()
+    data = view.as_dict()
+    if as_json:
+        print_json(data)
+        return
+    head = Table(title=f"{code}" + (f" as of {day}" if day else ""), show_header=False)
+    for key in ("state", "holder", "vin", "parent", "successor", "chemistry", "obligated"):
+        head.add_row(key, str(data[key]) if data[key] is not None else "—")
+    head.add_row("components", ", ".join(data["components"]) or "—")
+    head.add_row("inputs", ", ".join(data["inputs"]) or "—")
+    console.print(head)
+    hist = Table(title="history · 履历")
+    for col in ("time", "type", "reporter", "details", "leaf"):
+        hist.add_column(col)
+    for e in data["history"]:
+        details = ", ".join(
+            f"{k}={v}"
+            for k, v in e.items()
+            if k not in ("id", "type", "time", "reporter", "recorded_at", "leaf_index", "battery")
+        )
+        style = "strike dim" if "withdrawn_by_leaf" in e else ""
+        hist.add_row(e["time"], e["type"], e["reporter"], details, str(e["leaf_index"]), style=style)
+    console.print(hist)
+
+
+def vehicle(
+    vin: str = typer.Argument(..., help="A VIN."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The packs a vehicle has carried, in order."""
+    with translated_errors():
+        s = settings(db)
+        store = bootstrap.open_store(s)
+        view = vehicle_view(store, vin)
+        store.close()
+    data = view.as_dict()
+    if as_json:
+        print_json(data)
+        return
+    console.print(
+        f"[bold]{vin}[/] model {data['model']} · automaker {data['automaker']} · sold "
+        f"{data['sold_on'] or '—'} · scrapped {data['scrapped_on'] or '—'}"
+    )
+    table = Table(title="packs · 电池包")
+    for col in ("code", "bound", "how", "unbound", "how "):
+        table.add_column(col)
+    for p in data["packs"]:
+        table.add_row(p["code"], p["bound_at"], p["bound_by"], p["unbound_at"] or "—",
+                      p["unbound_by"] or "")
+    console.print(table)
+
+
+def _day(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--as-of {text!r}: a date written YYYY-MM-DD is expected") from None

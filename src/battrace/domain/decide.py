@@ -1,0 +1,262 @@
+"""Deciding one event: the integrity rules BT-001…BT-006 that accept or reject it, its effect on
+every subject it touches, and the folds that rebuild a subject's state from its timeline.
+
+Pure: states come in, new states (or reasons) go out. The ingest service loads and stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from battrace.domain.events import Event, Reason, from_us
+from battrace.domain.lifecycle import (
+    REPORTER_ROLES,
+    Battery,
+    Part,
+    Vehicle,
+    advance_code,
+    advance_vehicle,
+    parts_of,
+    vin_of,
+)
+from battrace.domain.registry import Registry, apply_registry_fact
+from battrace.domain.vocab import EventType, State
+
+T = EventType
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A finding to raise: the rule, who is responsible, what it is about, and the facts."""
+
+    rule: str
+    enterprise: str | None
+    codes: tuple[str, ...]
+    vins: tuple[str, ...]
+    #: what the finding is about (one open finding per rule and subject)
+    subject_key: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    #: log positions of stored events used as evidence (the triggering event is added by the
+    #: caller once it has a position)
+    evidence: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class Decision:
+    """The outcome of one event: reasons to reject it, or the new states of its subjects."""
+
+    reasons: list[Reason]
+    batteries: dict[str, Battery] = field(default_factory=dict)
+    vehicle: Vehicle | None = None
+    flags: list[Flag] = field(default_factory=list)
+    registry_changed: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        """True when no rule rejects the event."""
+        return not self.reasons
+
+
+def decide(
+    ev: Event,
+    *,
+    before: Mapping[str, Battery | None],
+    vehicle: Vehicle | None,
+    registry: Registry,
+) -> Decision:
+    """Apply the integrity rules to `ev` given the states of its subjects just before it.
+
+    Registry facts change `registry` in place when accepted.
+    """
+    if ev.type.is_registry:
+        refused = apply_registry_fact(registry, ev)
+        return Decision(refused, registry_changed=not refused)
+    if ev.reporter not in registry.enterprises:
+        return Decision(
+            [Reason("reporter", "BT-004", f"{ev.reporter} is not a registered enterprise")]
+        )
+    allowed = REPORTER_ROLES.get(ev.type)
+    roles = registry.roles_of(ev.reporter)
+    if allowed and not roles & allowed:
+        return Decision(
+            [
+                Reason(
+                    "reporter",
+                    "BT-004",
+                    f"{ev.type.value} is reported by {' or '.join(sorted(allowed))}; "
+                    f"{ev.reporter} is registered as {', '.join(sorted(roles)) or 'nothing'}",
+                )
+            ]
+        )
+    reasons: list[Reason] = []
+    flags: list[Flag] = []
+    if ev.type in (T.PRODUCED, T.REPROCESSED):
+        reasons += _ownership(ev, registry)
+    new_vehicle: Vehicle | None = None
+    vin = vin_of(ev)
+    if vin is not None:
+        outcome = advance_vehicle(vehicle, ev, registry)
+        if isinstance(outcome, list):
+            reasons += outcome
+        else:
+            new_vehicle = outcome
+    known = new_vehicle or vehicle
+    automaker = known.automaker if known is not None else None
+    inputs_mass = _inputs_mass(ev, before) if ev.type is T.REPROCESSED else None
+    states: dict[str, Battery] = {}
+    for code, part in parts_of(ev):
+        b = before.get(code)
+        result = advance_code(
+            b, ev, part, registry, code=code, inputs_mass_g=inputs_mass, automaker=automaker
+        )
+        if isinstance(result, list):
+            reasons += result
+            flags += _reject_flags(ev, b, code, part, registry)
+        else:
+            states[code] = result
+    return Decision(reasons, states, new_vehicle, flags)
+
+
+def _ownership(ev: Event, registry: Registry) -> list[Reason]:
+    """BT-002: the code's manufacturer prefix must be assigned to the reporter."""
+    code = ev.payload["battery"]
+    prefix = ev.codes[code].manufacturer
+    owner = registry.manufacturer_codes.get(prefix)
+    if owner == ev.reporter:
+        return []
+    who = f"assigned to {owner}" if owner else "not assigned to anyone"
+    return [
+        Reason(
+            "battery",
+            "BT-002",
+            f"manufacturer code {prefix} of {code} is {who}, not to the reporter {ev.reporter}: "
+            "a forged code?",
+        )
+    ]
+
+
+def _inputs_mass(ev: Event, before: Mapping[str, Battery | None]) -> int | None:
+    masses = [b.mass_g if (b := before.get(c)) else None for c in ev.payload["inputs"]]
+    known = [m for m in masses if m is not None]
+    return sum(known) if known and len(known) == len(masses) else None
+
+
+def _reject_flags(
+    ev: Event, b: Battery | None, code: str, part: Part, registry: Registry
+) -> list[Flag]:
+    """Rejections the regulator must still see: cloned codes (BT-003), forged ones (BT-005)."""
+    day = ev.time.date().isoformat()
+    if b is None:
+        return []
+    if ev.type is T.PRODUCED and part is Part.SUBJECT:
+        first = registry.manufacturer_codes.get(b.manufacturer) or b.obligated
+        if first != ev.reporter:
+            return [
+                Flag(
+                    "BT-003",
+                    ev.reporter,
+                    (code,),
+                    (),
+                    f"{code}/{ev.reporter}",
+                    {"reporter": ev.reporter, "code": code, "day": day, "first_reporter": first},
+                    (b.first_seq,),
+                )
+            ]
+    if b.state in (State.RECYCLED, State.DISPOSED) and ev.type is not T.DISPOSED:
+        return [
+            Flag(
+                "BT-005",
+                ev.reporter,
+                (code,),
+                (),
+                f"{code}/{ev.reporter}/{ev.type.value}",
+                {
+                    "code": code,
+                    "state": b.state.value,
+                    "state_zh": "再生利用" if b.state is State.RECYCLED else "最终处置",
+                    "holder": b.holder,
+                    "ended_day": from_us(b.since_us).date().isoformat(),
+                    "reporter": ev.reporter,
+                    "event_type": ev.type.value,
+                    "day": day,
+                },
+                (b.last_seq,),
+            )
+        ]
+    return []
+
+
+# ---------------------------------------------------------------- folds (timelines)
+@dataclass(slots=True)
+class Fold:
+    """A subject's state after folding its timeline, or the step that does not fit."""
+
+    state: Any
+    failed: tuple[int, Event, list[Reason]] | None = None
+
+
+def code_steps(code: str, ev: Event) -> list[Part]:
+    """The parts `code` plays in `ev` (usually one)."""
+    return [part for c, part in parts_of(ev) if c == code]
+
+
+def fold_code(
+    code: str,
+    timeline: Iterable[tuple[int, Event]],
+    registry: Registry,
+    *,
+    start: Battery | None = None,
+    static: Battery | None = None,
+) -> Fold:
+    """Fold `code`'s events (seq, event) in order from `start`; stop at the first misfit.
+
+    `static` carries attributes other subjects provided when the code was first seen (mass of
+    a reprocessed product's inputs, the vehicle's automaker), which a lone timeline cannot.
+    """
+    state = start
+    for seq, ev in timeline:
+        for part in code_steps(code, ev):
+            result = advance_code(
+                state,
+                ev,
+                part,
+                registry,
+                code=code,
+                inputs_mass_g=static.mass_g if static else None,
+                automaker=static.obligated if static else None,
+            )
+            if isinstance(result, list):
+                return Fold(state, (seq, ev, result))
+            stamp(result, seq, ev.time_us, new=state is None)
+            state = result
+    return Fold(state)
+
+
+def fold_vehicle(
+    vin: str,
+    timeline: Iterable[tuple[int, Event]],
+    registry: Registry,
+    *,
+    start: Vehicle | None = None,
+) -> Fold:
+    """Fold a vehicle's events in order from `start`; stop at the first misfit."""
+    state = start
+    for seq, ev in timeline:
+        if vin_of(ev) != vin:
+            continue
+        result = advance_vehicle(state, ev, registry)
+        if isinstance(result, list):
+            return Fold(state, (seq, ev, result))
+        stamp(result, seq, ev.time_us, new=state is None)
+        state = result
+    return Fold(state)
+
+
+def stamp(state: Battery | Vehicle, seq: int, time_us: int, *, new: bool) -> None:
+    """Record that the event at `seq` (time `time_us`) is the latest applied to `state`."""
+    if new:
+        state.first_seq = seq
+    state.last_seq = seq
+    state.last_us = max(state.last_us, time_us)

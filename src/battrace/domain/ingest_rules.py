@@ -1,0 +1,345 @@
+"""Ingest-time compliance rules that record *and flag* (RULES.md): BT-010 … BT-014, BT-020.
+
+They run on an accepted event with the states of its subjects just before and after it; each
+returns `Flag`s (rule, responsible enterprise, codes/VINs, facts for the message). Thresholds
+and deadlines come from the policy; working days from the official calendar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from battrace.domain.calendar import WorkingCalendar
+from battrace.domain.decide import Flag
+from battrace.domain.events import Event
+from battrace.domain.lifecycle import Battery, Vehicle
+from battrace.domain.policy import Policy
+from battrace.domain.registry import Registry
+from battrace.domain.vocab import REQUIRED_ELEMENTS, EventType, Scope, State
+
+T = EventType
+
+
+@dataclass(slots=True)
+class FlagContext:
+    """What the flag rules see about one accepted event."""
+
+    before: dict[str, Battery | None]
+    after: dict[str, Battery]
+    vehicle_before: Vehicle | None
+    vehicle_after: Vehicle | None
+    registry: Registry
+    recorded_at: dt.datetime
+    #: the current state of any other code (e.g. a pack missing from a scrapped vehicle)
+    lookup: Callable[[str], Battery | None]
+
+
+class IngestRules:
+    """The flag rules, judged under one policy and one working-day calendar."""
+
+    def __init__(self, policy: Policy, calendar: WorkingCalendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self._by_type: dict[EventType, tuple[Callable[[Event, FlagContext], list[Flag]], ...]] = {
+            T.VEHICLE_SCRAPPED: (self.integrated_scrapping,),
+            T.SHIPPED: (self.qualified_recipient,),
+            T.REPROCESSED: (
+                self.qualified_processor,
+                self.prohibited_application,
+                self.quality_conformity,
+            ),
+            T.DEPLOYED: (self.prohibited_application, self.quality_conformity),
+            T.DISMANTLED: (self.qualified_processor,),
+            T.RECYCLED: (self.qualified_processor, self.recovery_rate),
+        }
+
+    @property
+    def policy_version(self) -> str:
+        """The policy version findings record."""
+        return self.policy.version
+
+    def flags(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """Every flag `ev` raises."""
+        out: list[Flag] = []
+        for check in self._by_type.get(ev.type, ()):
+            out += check(ev, ctx)
+        out += self.late_report(ev, ctx)
+        return out
+
+    # ------------------------------------------------------------ BT-010
+    def integrated_scrapping(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """A non-swap vehicle scrapped without the pack(s) bound to it."""
+        v = ctx.vehicle_before
+        if v is None or not v.packs:
+            return []
+        model = ctx.registry.models.get(v.model or "")
+        if model is not None and model.swap_model:
+            return []
+        present = set(ev.payload["batteries_present"])
+        missing = [c for c in v.packs if c not in present]
+        if not missing:
+            return []
+        states = {c: ctx.lookup(c) for c in missing}
+        holders = sorted({b.holder for b in states.values() if b is not None})
+        return [
+            Flag(
+                "BT-010",
+                v.automaker,
+                tuple(missing),
+                (v.vin,),
+                v.vin,
+                {
+                    "vin": v.vin,
+                    "model": v.model or "?",
+                    "automaker": v.automaker or "?",
+                    "reporter": ev.reporter,
+                    "day": _day(ev, self.policy),
+                    "missing": ", ".join(missing),
+                    "last_holder": ", ".join(holders) or "?",
+                    "last_holders": holders,
+                },
+                tuple(b.last_seq for b in states.values() if b is not None),
+            )
+        ]
+
+    # ------------------------------------------------------------ BT-011
+    def qualified_recipient(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """A used battery shipped to an enterprise that may not take it."""
+        to = ev.payload["to"]
+        day = self.policy.local_date(ev.time)
+        reg = ctx.registry
+        bad = []
+        for code in ev.batteries:
+            b = ctx.before.get(code)
+            if b is None or not (b.retired or b.state in (State.USED, State.IN_USE)):
+                continue
+            maker = reg.manufacturer_codes.get(b.manufacturer)
+            if to in (b.obligated, maker) or reg.serves(to, b.obligated):
+                continue
+            if reg.qualified(to, day):
+                continue
+            bad.append(code)
+        if not bad:
+            return []
+        return [
+            Flag(
+                "BT-011",
+                ev.reporter,
+                tuple(bad),
+                (),
+                f"{ev.reporter}->{to}",
+                {
+                    "reporter": ev.reporter,
+                    "recipient": to,
+                    "codes": ", ".join(bad),
+                    "day": day.isoformat(),
+                    "scope": "reprocessing or recycling",
+                    "scope_zh": "综合利用",
+                },
+            )
+        ]
+
+    def qualified_processor(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """Reprocessing without a reprocessing qualification, recycling without a recycling one."""
+        scope = Scope.REPROCESSING if ev.type is T.REPROCESSED else Scope.RECYCLING
+        day = self.policy.local_date(ev.time)
+        if ctx.registry.qualified(ev.reporter, day, scope):
+            return []
+        codes = tuple(ev.payload.get("inputs") or [ev.payload["battery"]])
+        return [
+            Flag(
+                "BT-011",
+                ev.reporter,
+                codes,
+                (),
+                f"{ev.reporter}:{scope.value}",
+                {
+                    "reporter": ev.reporter,
+                    "recipient": ev.reporter,
+                    "codes": ", ".join(codes),
+                    "day": day.isoformat(),
+                    "scope": scope.value,
+                    "scope_zh": "再生利用" if scope is Scope.RECYCLING else "梯次利用（再加工）",
+                },
+            )
+        ]
+
+    # ------------------------------------------------------------ BT-012
+    def prohibited_application(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """Retired traction batteries put, or re-coded, into a prohibited use."""
+        p = ev.payload
+        app = p["application"]
+        code = p["battery"]
+        reasons = []
+        if self.policy.is_prohibited(app):
+            reasons.append(app)
+        elif ev.type is T.REPROCESSED and self._ebike_like(p):
+            reasons.append(f"{app} (rated like an e-bike battery)")
+        if not reasons:
+            return []
+        if ev.type is T.REPROCESSED:
+            origin = "re-coded from " + ", ".join(p["inputs"])
+        else:
+            b = ctx.before.get(code)
+            origin = "reprocessed product" if b is not None and b.reprocessed else "retired pack"
+        return [
+            Flag(
+                "BT-012",
+                ev.reporter,
+                (code, *p.get("inputs", ())),
+                (),
+                code,
+                {
+                    "reporter": ev.reporter,
+                    "code": code,
+                    "application": reasons[0],
+                    "origin": origin,
+                    "day": _day(ev, self.policy),
+                },
+            )
+        ]
+
+    def _ebike_like(self, p: dict[str, object]) -> bool:
+        h = self.policy.recoding
+        if not h.flag_ebike_like_products:
+            return False
+        volts, kwh = p.get("nominal_voltage_v"), p.get("energy_kwh")
+        if not isinstance(volts, int | float) or not isinstance(kwh, int | float):
+            return False
+        return Decimal(str(volts)) <= h.ebike_like_max_voltage_v and (
+            Decimal(str(kwh)) <= h.ebike_like_max_energy_kwh
+        )
+
+    # ------------------------------------------------------------ BT-013
+    def quality_conformity(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """A reprocessed product without a standard for its application or its tests."""
+        p = ev.payload
+        app = p["application"]
+        problems: list[tuple[str, str]] = []
+        if ev.type is T.DEPLOYED:
+            b = ctx.before.get(p["battery"])
+            if b is None or b.reprocessed or self.policy.is_prohibited(app):
+                return []
+            problems.append(("was put to use without being reprocessed", "未经再加工即投入使用"))
+        else:
+            standard = p.get("standard")
+            if not standard or not str(standard).strip():
+                problems.append(("names no standard", "未标明执行标准"))
+            elif self.policy.standards_for(app) and not self.policy.standard_accepted(
+                app, standard
+            ):
+                wanted = ", ".join(self.policy.standards_for(app))
+                problems.append(
+                    (
+                        f"names {standard}, not a standard for {app} ({wanted})",
+                        f"标明的标准 {standard} 不适用于该用途（应为 {wanted}）",
+                    )
+                )
+            missing = self.policy.missing_tests(p.get("tests"))
+            if missing:
+                problems.append(
+                    (
+                        f"lacks the test result(s) {', '.join(missing)}",
+                        f"缺少检测结果：{', '.join(missing)}",
+                    )
+                )
+        if not problems:
+            return []
+        return [
+            Flag(
+                "BT-013",
+                ev.reporter,
+                (p["battery"],),
+                (),
+                p["battery"],
+                {
+                    "reporter": ev.reporter,
+                    "code": p["battery"],
+                    "application": app,
+                    "day": _day(ev, self.policy),
+                    "problem": "; ".join(en for en, _ in problems),
+                    "problem_zh": "；".join(zh for _, zh in problems),
+                },
+            )
+        ]
+
+    # ------------------------------------------------------------ BT-014
+    def recovery_rate(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """Material recovery below the policy's minimum rates."""
+        p = ev.payload
+        recovered, contained = p["recovered"], p["contained"]
+        shortfalls = []
+        rates = {}
+        for element, minimum in self.policy.recovery_min_pct.items():
+            held = Decimal(str(contained.get(element, 0)))
+            if held <= 0:
+                continue
+            got = Decimal(str(recovered.get(element, 0)))
+            rate = got / held * 100
+            rates[element] = str(round(rate, 2))
+            if rate < minimum:
+                shortfalls.append(f"{element} {round(rate, 2)} % < {minimum} %")
+        missing = [e for e in REQUIRED_ELEMENTS if e not in contained]
+        if not shortfalls:
+            return []
+        return [
+            Flag(
+                "BT-014",
+                ev.reporter,
+                (p["battery"],),
+                (),
+                p["battery"],
+                {
+                    "reporter": ev.reporter,
+                    "code": p["battery"],
+                    "day": _day(ev, self.policy),
+                    "shortfalls": "; ".join(shortfalls),
+                    "rates_pct": rates,
+                    "elements_not_declared": missing,
+                },
+            )
+        ]
+
+    # ------------------------------------------------------------ BT-020
+    def late_report(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """Recorded later than the node's limit in working days."""
+        roles = ctx.registry.roles_of(ev.reporter)
+        limit = self.policy.reporting_limit(ev.type.value, roles, ev)
+        if limit is None:
+            return []
+        recorded_day = self.policy.local_date(ctx.recorded_at)
+        lateness = self.calendar.is_late(limit.clock_date, recorded_day, limit.limit_wd)
+        if not lateness.late:
+            return []
+        note_en = f" — {lateness.note}" if lateness.note else ""
+        return [
+            Flag(
+                "BT-020",
+                ev.reporter,
+                tuple(c for c in (ev.payload.get("battery"),) if c) or tuple(ev.batteries),
+                tuple(v for v in (ev.payload.get("vin"),) if v),
+                f"{ev.reporter}/{ev.id}",
+                {
+                    "reporter": ev.reporter,
+                    "event_id": ev.id,
+                    "node": limit.node.label_en,
+                    "node_zh": limit.node.label_zh,
+                    "node_name": limit.node.name,
+                    "day": limit.clock_date.isoformat(),
+                    "recorded_day": recorded_day.isoformat(),
+                    "limit": limit.limit_wd,
+                    "deadline": lateness.deadline.isoformat(),
+                    "working_days_taken": lateness.working_days_taken,
+                    "calendar_exact": lateness.exact,
+                    "calendar_note": note_en,
+                    "calendar_note_zh": f"（注意：{lateness.note}）" if lateness.note else "",
+                },
+            )
+        ]
+
+
+def _day(ev: Event, policy: Policy) -> str:
+    return policy.local_date(ev.time).isoformat()

@@ -1,0 +1,127 @@
+"""The words of the domain: event types, roles, lifecycle states, vocabularies (EVENTS.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    """Every event type of EVENTS.md: battery events, the correction, and registry facts."""
+
+    PRODUCED = "produced"
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+    INSTALLED = "installed"
+    VEHICLE_SOLD = "vehicle_sold"
+    REPLACED = "replaced"
+    REMOVED = "removed"
+    VEHICLE_SCRAPPED = "vehicle_scrapped"
+    COLLECTED = "collected"
+    REPROCESSED = "reprocessed"
+    DEPLOYED = "deployed"
+    DISMANTLED = "dismantled"
+    RECYCLED = "recycled"
+    DISPOSED = "disposed"
+    CORRECTION = "correction"
+    ENTERPRISE_REGISTERED = "enterprise_registered"
+    MANUFACTURER_CODE_ASSIGNED = "manufacturer_code_assigned"
+    QUALIFICATION_GRANTED = "qualification_granted"
+    QUALIFICATION_REVOKED = "qualification_revoked"
+    OUTLET_REGISTERED = "outlet_registered"
+    VEHICLE_MODEL_REGISTERED = "vehicle_model_registered"
+
+    @property
+    def is_registry(self) -> bool:
+        """True for registry facts (no battery)."""
+        return self in REGISTRY_TYPES
+
+
+REGISTRY_TYPES = frozenset(
+    {
+        EventType.ENTERPRISE_REGISTERED,
+        EventType.MANUFACTURER_CODE_ASSIGNED,
+        EventType.QUALIFICATION_GRANTED,
+        EventType.QUALIFICATION_REVOKED,
+        EventType.OUTLET_REGISTERED,
+        EventType.VEHICLE_MODEL_REGISTERED,
+    }
+)
+
+#: event types about vehicles rather than a single battery
+VEHICLE_TYPES = frozenset(
+    {
+        EventType.INSTALLED,
+        EventType.VEHICLE_SOLD,
+        EventType.REPLACED,
+        EventType.REMOVED,
+        EventType.VEHICLE_SCRAPPED,
+    }
+)
+
+
+class Role(StrEnum):
+    """Roles of enterprises on the platform (DOMAIN.md §2)."""
+
+    BATTERY_MAKER = "battery_maker"
+    AUTOMAKER = "automaker"
+    IMPORTER = "importer"
+    REPAIRER = "repairer"
+    SWAP_OPERATOR = "swap_operator"
+    OUTLET = "outlet"
+    DISMANTLER = "dismantler"
+    REPROCESSOR = "reprocessor"
+    RECYCLER = "recycler"
+    REGULATOR = "regulator"
+
+
+class State(StrEnum):
+    """Lifecycle states of one code (EVENTS.md, plus the additions documented in docs/events.md).
+
+    Additions: `in_pack` (a module or cell assembled into a higher unit; it follows its parent),
+    `in_use` (a reprocessed product deployed in its application), `disposed` (terminal).
+    """
+
+    REGISTERED = "registered"
+    IN_TRANSIT = "in_transit"
+    IN_STOCK = "in_stock"
+    IN_VEHICLE = "in_vehicle"
+    USED = "used"
+    IN_PACK = "in_pack"
+    IN_USE = "in_use"
+    SUPERSEDED = "superseded"
+    DISMANTLED = "dismantled"
+    RECYCLED = "recycled"
+    DISPOSED = "disposed"
+
+    @property
+    def ended(self) -> bool:
+        """True when nothing more may happen to the code (BT-005)."""
+        return self in ENDED_STATES
+
+
+ENDED_STATES = frozenset({State.SUPERSEDED, State.DISMANTLED, State.RECYCLED, State.DISPOSED})
+
+
+class Scope(StrEnum):
+    """Scopes of a comprehensive-utilisation qualification (white list)."""
+
+    REPROCESSING = "reprocessing"
+    RECYCLING = "recycling"
+
+
+CHEMISTRIES = frozenset({"LFP", "NCM", "NCA", "LMO", "LCO", "LTO", "NiMH", "sodium_ion", "other"})
+APPLICATIONS = frozenset(
+    {
+        "energy_storage",
+        "backup_power",
+        "telecom_base_station",
+        "low_speed_vehicle",
+        "e_bike",
+        "e_motorcycle",
+        "street_lighting",
+        "other",
+    }
+)
+REMOVAL_REASONS = frozenset({"retired", "defect", "accident", "scrapping"})
+ELEMENTS = ("li", "ni", "co", "mn", "cu", "al")
+REQUIRED_ELEMENTS = ("li", "ni", "co", "mn")

@@ -1,0 +1,52 @@
+"""Helpers shared by the services: reviving stored events, the registry, day boundaries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+
+from battrace.domain.events import Event, ValidationContext, from_us, validate_event
+from battrace.domain.registry import Registry, apply_registry_fact
+from battrace.errors import StoreError
+from battrace.store.rows import StoredEvent
+
+#: China Standard Time: day boundaries of `--as-of` and of working-day clocks
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def revive(stored: StoredEvent, ctx: ValidationContext | None = None) -> Event:
+    """A stored event as a domain Event (it was valid when it was accepted)."""
+    trusted = ValidationContext(
+        tables=ctx.tables if ctx else ValidationContext().tables,
+        applications=ctx.applications if ctx else ValidationContext().applications,
+        trusted=True,
+    )
+    ev = validate_event(orjson.loads(stored.payload), trusted)
+    if isinstance(ev, list):
+        raise StoreError(
+            f"stored event {stored.seq} no longer validates (were the code tables or the "
+            f"application vocabulary changed?): {'; '.join(r.message for r in ev)}"
+        )
+    return ev
+
+
+def registry_from(events: list[StoredEvent], ctx: ValidationContext | None = None) -> Registry:
+    """The registry folded from its facts (in log order)."""
+    reg = Registry()
+    for stored in events:
+        apply_registry_fact(reg, revive(stored, ctx))
+    return reg
+
+
+def end_of_day_us(day: dt.date, tz: dt.tzinfo = CST) -> int:
+    """The last microsecond of `day` in `tz`, as epoch microseconds."""
+    from battrace.domain.events import to_us
+
+    nxt = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return to_us(nxt) - 1
+
+
+def rfc3339(us: int) -> str:
+    """Epoch microseconds as RFC 3339 UTC with microseconds."""
+    return from_us(us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,176 @@
+"""Trace: a code's state, links and full history — now, or as of a past day from the log alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from battrace.domain.decide import fold_code
+from battrace.domain.events import ValidationContext
+from battrace.domain.lifecycle import Battery, Vehicle
+from battrace.errors import NotFound
+from battrace.services.common import end_of_day_us, registry_from, revive, rfc3339
+from battrace.store.rows import StoredEvent
+from battrace.store.sql import SqlStore
+
+
+@dataclass
+class Trace:
+    """What `battrace trace` shows."""
+
+    code: str
+    battery: Battery | None
+    components: list[str]
+    inputs: list[str]
+    history: list[dict[str, Any]]
+    as_of: dt.date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of `battrace trace --json`."""
+        b = self.battery
+        return {
+            "code": self.code,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "state": b.state.value if b else None,
+            "holder": b.holder if b else None,
+            "vin": b.vin if b else None,
+            "parent": b.parent if b else None,
+            "components": self.components,
+            "inputs": self.inputs,
+            "successor": b.successor if b else None,
+            "chemistry": b.chemistry if b else None,
+            "product_type": b.product_type if b else None,
+            "reprocessed": b.reprocessed if b else None,
+            "application": b.application if b else None,
+            "obligated": b.obligated if b else None,
+            "mass_kg": b.mass_g / 1000 if b and b.mass_g is not None else None,
+            "energy_kwh": b.energy_wh / 1000 if b and b.energy_wh is not None else None,
+            "history": self.history,
+        }
+
+
+def history_entry(stored: StoredEvent, withdrawn_by: int | None) -> dict[str, Any]:
+    """One event as stored, plus its record time, log position and withdrawal (if any)."""
+    entry: dict[str, Any] = orjson.loads(stored.payload)
+    entry["recorded_at"] = rfc3339(stored.recorded_us)
+    entry["leaf_index"] = stored.seq
+    if withdrawn_by is not None:
+        entry["withdrawn_by_leaf"] = withdrawn_by
+    return entry
+
+
+def trace(
+    store: SqlStore,
+    code: str,
+    *,
+    as_of: dt.date | None = None,
+    validation: ValidationContext | None = None,
+) -> Trace:
+    """The code's view; NotFound when the log never saw it (by `as_of`, if given)."""
+    rows = store.history(code=code)
+    if as_of is not None:
+        cutoff = end_of_day_us(as_of)
+        rows = [(s, w) for s, w in rows if s.time_us <= cutoff]
+    if not rows:
+        raise NotFound(f"no event names {code}" + (f" by {as_of}" if as_of else ""))
+    history = [history_entry(s, w) for s, w in rows]
+    if as_of is None:
+        battery = store.battery(code)
+        return Trace(
+            code,
+            battery,
+            store.batteries_where(parent=code),
+            store.batteries_where(successor=code),
+            history,
+        )
+    registry = registry_from(store.registry_events(), validation)
+    current = store.battery(code)
+    live = [(s.seq, revive(s, validation)) for s, w in rows if w is None]
+    battery = fold_code(code, live, registry, static=current).state
+    components = _linked(store, code, "parent", as_of, registry, validation)
+    inputs = _linked(store, code, "successor", as_of, registry, validation)
+    return Trace(code, battery, components, inputs, history, as_of)
+
+
+def _linked(
+    store: SqlStore,
+    code: str,
+    link: str,
+    as_of: dt.date,
+    registry: Any,
+    validation: ValidationContext | None,
+) -> list[str]:
+    """Codes linked to `code` (as parent or successor) on `as_of`, by folding each candidate."""
+    candidates = store.batteries_where(**{link: code})
+    cutoff = end_of_day_us(as_of)
+    out = []
+    for other in candidates:
+        live = [
+            (s.seq, revive(s, validation))
+            for s, w in store.history(code=other)
+            if w is None and s.time_us <= cutoff
+        ]
+        state = fold_code(other, live, registry, static=store.battery(other)).state
+        if state is not None and getattr(state, link) == code:
+            out.append(other)
+    return out
+
+
+@dataclass
+class VehicleView:
+    """What `battrace vehicle` shows: the vehicle and every pack it has carried, in order."""
+
+    vin: str
+    vehicle: Vehicle | None
+    packs: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        v = self.vehicle
+        return {
+            "vin": self.vin,
+            "model": v.model if v else None,
+            "automaker": v.automaker if v else None,
+            "sold_on": v.sold_on if v else None,
+            "scrapped_on": v.scrapped_on if v else None,
+            "scrapped_by": v.scrapped_by if v else None,
+            "packs_now": list(v.packs) if v else [],
+            "packs": self.packs,
+            "history": self.history,
+        }
+
+
+def vehicle_view(
+    store: SqlStore, vin: str, *, validation: ValidationContext | None = None
+) -> VehicleView:
+    """The vehicle and its packs in the order they were bound (from its events)."""
+    rows = store.history(vin=vin)
+    if not rows:
+        raise NotFound(f"no event names vehicle {vin}")
+    stints: list[dict[str, Any]] = []
+    open_: dict[str, dict[str, Any]] = {}
+    for stored, withdrawn in rows:
+        if withdrawn is not None:
+            continue
+        p = orjson.loads(stored.payload)
+        t = stored.type
+        when = p["time"]
+        if t in ("installed", "replaced"):
+            stint = {
+                "code": p["battery"],
+                "bound_at": when,
+                "bound_by": t,
+                "unbound_at": None,
+                "unbound_by": None,
+            }
+            stints.append(stint)
+            open_[p["battery"]] = stint
+        if t == "replaced" and p["removed"] in open_:
+            open_.pop(p["removed"]).update(unbound_at=when, unbound_by="replaced")
+        if t == "removed" and p["battery"] in open_:
+            open_.pop(p["battery"]).update(unbound_at=when, unbound_by=f"removed ({p['reason']})")
+    return VehicleView(vin, store.vehicle(vin), stints, [history_entry(s, w) for s, w in rows])

@@ -1,0 +1,189 @@
+"""The one storage interface and its SQL implementation (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, union
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from battrace.domain.lifecycle import Battery, Vehicle
+from battrace.errors import SchemaError, StoreError
+from battrace.store import migrate
+from battrace.store.engine import make_engine
+from battrace.store.rows import (
+    BATTERY_COLUMNS,
+    STORED_EVENT_COLUMNS,
+    VEHICLE_COLUMNS,
+    StoredEvent,
+    battery_from_row,
+    stored_event,
+    vehicle_from_row,
+)
+from battrace.store.schema import (
+    batteries,
+    checkpoints,
+    event_codes,
+    events,
+    log_head,
+    vehicles,
+    withdrawals,
+)
+from battrace.store.writer import Writer
+
+
+class SqlStore:
+    """A battrace store on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    # ------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, url: str, *, create: bool = False) -> SqlStore:
+        """Open the store at `url`; with `create`, create or migrate it first."""
+        store = cls(make_engine(url))
+        try:
+            if create:
+                migrate.upgrade(store.engine)
+            else:
+                store.check_schema()
+        except OperationalError as exc:
+            raise StoreError(f"cannot open store {url}: {exc.orig}") from exc
+        return store
+
+    def check_schema(self) -> None:
+        """SchemaError unless the store is at this code's schema revision."""
+        have = migrate.current_revision(self.engine)
+        want = migrate.head_revision()
+        if have is None:
+            raise SchemaError(
+                f"{self.engine.url.render_as_string(hide_password=True)} is not a battrace "
+                "store yet: run `battrace init`"
+            )
+        if have != want:
+            raise SchemaError(
+                f"store schema is {have}, this code needs {want}: run `battrace init`"
+            )
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def writer(self) -> Iterator[Writer]:
+        """A write transaction with the log head locked; commits on success."""
+        raw = self.engine.raw_connection()
+        try:
+            w = Writer(raw.driver_connection, self.dialect)
+            try:
+                yield w
+            except BaseException:
+                w.rollback()
+                raise
+            w.commit()
+        except SQLAlchemyError as exc:  # pragma: no cover - translated for the drivers
+            raise StoreError(str(exc)) from exc
+        finally:
+            raw.close()
+
+    # ------------------------------------------------------------ reads
+    def tree_size(self) -> int:
+        """Number of leaves in the log."""
+        with self.engine.connect() as c:
+            return int(c.execute(select(log_head.c.tree_size)).scalar_one())
+
+    def battery(self, code: str) -> Battery | None:
+        """The current state of one code."""
+        cols = [batteries.c[n] for n in BATTERY_COLUMNS]
+        with self.engine.connect() as c:
+            row = c.execute(select(*cols).where(batteries.c.code == code)).first()
+        return battery_from_row(row) if row else None
+
+    def batteries_where(
+        self, *, parent: str | None = None, successor: str | None = None
+    ) -> list[str]:
+        """Codes whose parent (components) or successor (inputs) is the given code."""
+        col = batteries.c.parent if parent is not None else batteries.c.successor
+        key = parent if parent is not None else successor
+        with self.engine.connect() as c:
+            return sorted(c.execute(select(batteries.c.code).where(col == key)).scalars())
+
+    def vehicle(self, vin: str) -> Vehicle | None:
+        """The current state of one vehicle."""
+        cols = [vehicles.c[n] for n in VEHICLE_COLUMNS]
+        with self.engine.connect() as c:
+            row = c.execute(select(*cols).where(vehicles.c.vin == vin)).first()
+        return vehicle_from_row(row) if row else None
+
+    def history(
+        self, *, code: str | None = None, vin: str | None = None
+    ) -> list[tuple[StoredEvent, int | None]]:
+        """Every event touching a code or vehicle in event-time order, with the seq of the
+        correction that withdrew it (None while it counts)."""
+        cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
+        if code is not None:
+            direct = select(events.c.seq).where(events.c.code == code)
+            indirect = select(event_codes.c.seq).where(event_codes.c.code == code)
+            seqs = union(direct, indirect).subquery()
+            q = select(*cols, withdrawals.c.correction_seq).join(seqs, seqs.c.seq == events.c.seq)
+        else:
+            q = select(*cols, withdrawals.c.correction_seq).where(events.c.vin == vin)
+        q = q.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
+        with self.engine.connect() as c:
+            rows = c.execute(q).all()
+        out = [(stored_event(r[:-1]), r[-1]) for r in rows]
+        return sorted(out, key=lambda x: (x[0].time_us, x[0].seq))
+
+    def events_by_seq(self, seqs: Sequence[int]) -> dict[int, StoredEvent]:
+        """Stored events by log position."""
+        cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
+        out: dict[int, StoredEvent] = {}
+        with self.engine.connect() as c:
+            for i in range(0, len(seqs), 500):
+                chunk = list(seqs[i : i + 500])
+                for r in c.execute(select(*cols).where(events.c.seq.in_(chunk))):
+                    out[int(r[0])] = stored_event(r)
+        return out
+
+    def counts(self) -> dict[str, Any]:
+        """Quick totals: events, batteries by state, withdrawn events, checkpoints."""
+        with self.engine.connect() as c:
+            by_state: dict[str, int] = dict(
+                c.execute(select(batteries.c.state, func.count()).group_by(batteries.c.state)).all()
+            )
+            return {
+                "events": int(c.execute(select(func.count()).select_from(events)).scalar_one()),
+                "withdrawn": int(
+                    c.execute(select(func.count()).select_from(withdrawals)).scalar_one()
+                ),
+                "batteries": {k: int(v) for k, v in by_state.items()},
+                "checkpoints": int(
+                    c.execute(select(func.count()).select_from(checkpoints)).scalar_one()
+                ),
+            }
+
+    def is_live(self, seq: int) -> bool:
+        """True while no correction has withdrawn the event at `seq`."""
+        with self.engine.connect() as c:
+            return not c.execute(
+                select(exists().where(and_(withdrawals.c.target_seq == seq)))
+            ).scalar_one()
+
+    def registry_events(self) -> list[StoredEvent]:
+        """All registry facts that still count, in log order."""
+        from battrace.domain.vocab import REGISTRY_TYPES
+
+        cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
+        q = (
+            select(*cols)
+            .where(events.c.type.in_(sorted(t.value for t in REGISTRY_TYPES)))
+            .where(~exists().where(withdrawals.c.target_seq == events.c.seq))
+            .order_by(events.c.seq)
+        )
+        with self.engine.connect() as c:
+            return [stored_event(r) for r in c.execute(q)]

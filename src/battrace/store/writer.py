@@ -1,0 +1,323 @@
+"""The write side of the store: one transaction per ingest batch, on the raw driver connection.
+
+The hot path (thousands of events per second) talks to the driver directly — sqlite3
+`executemany`, psycopg `COPY` — because SQLAlchemy's per-row work would dominate it; the SQL
+here is plain and portable. Writers are serialised by a lock on the log head (SQLite:
+`BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE`), which also makes the Merkle leaf
+sequence gap-free: the database enforces the rest (`UNIQUE(event_id, reporter)`,
+`PRIMARY KEY(seq)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from battrace.domain.lifecycle import Battery, Vehicle
+from battrace.domain.registry import Registry
+from battrace.store.rows import (
+    BATTERY_COLUMNS,
+    EVENT_COLUMNS,
+    STORED_EVENT_COLUMNS,
+    VEHICLE_COLUMNS,
+    StoredEvent,
+    battery_from_row,
+    battery_row,
+    stored_event,
+    vehicle_from_row,
+    vehicle_row,
+)
+
+CHUNK = 500
+
+
+@dataclass(slots=True)
+class Head:
+    """The log head as locked by a writer."""
+
+    tree_size: int
+    frontier: bytes
+    registry_version: int
+
+
+def _chunks(items: Sequence[Any], n: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+class Writer:
+    """A write transaction holding the log-head lock. Use through `SqlStore.writer()`."""
+
+    def __init__(self, dbapi_conn: Any, dialect: str) -> None:
+        self.conn = dbapi_conn
+        self.dialect = dialect
+        self.pg = dialect == "postgresql"
+        self.cur = dbapi_conn.cursor()
+        self.head = self._lock_head()
+
+    # ------------------------------------------------------------ plumbing
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.pg else sql
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self.cur.execute(self._sql(sql), params)
+        return self.cur
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.cur.executemany(self._sql(sql), rows)
+
+    def _lock_head(self) -> Head:
+        if self.pg:
+            row = self._exec(
+                "SELECT tree_size, frontier, registry_version FROM log_head WHERE id = 1 FOR UPDATE"
+            ).fetchone()
+        else:
+            self.cur.execute("BEGIN IMMEDIATE")
+            row = self._exec(
+                "SELECT tree_size, frontier, registry_version FROM log_head WHERE id = 1"
+            ).fetchone()
+        return Head(int(row[0]), bytes(row[1]), int(row[2]))
+
+    def commit(self) -> None:
+        """Make the batch durable (the acknowledgement point)."""
+        self.conn.commit() if self.pg else self.cur.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Abandon the batch."""
+        if self.pg:
+            self.conn.rollback()
+        else:
+            self.cur.execute("ROLLBACK")
+
+    def savepoint(self) -> None:
+        """Mark a point to roll back to (corrections are all-or-nothing)."""
+        self._exec("SAVEPOINT battrace_sp")
+
+    def rollback_to_savepoint(self) -> None:
+        """Undo everything since `savepoint()`."""
+        self._exec("ROLLBACK TO SAVEPOINT battrace_sp")
+        self._exec("RELEASE SAVEPOINT battrace_sp")
+
+    def release_savepoint(self) -> None:
+        """Keep everything since `savepoint()`."""
+        self._exec("RELEASE SAVEPOINT battrace_sp")
+
+    # ------------------------------------------------------------ reads inside the transaction
+    def existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredEvent]:
+        """Stored events with these idempotency keys."""
+        wanted = set(keys)
+        ids = sorted({k[1] for k in wanted})
+        out: dict[tuple[str, str], StoredEvent] = {}
+        cols = ", ".join(STORED_EVENT_COLUMNS)
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for r in self._exec(f"SELECT {cols} FROM events WHERE event_id IN ({marks})", chunk):
+                ev = stored_event(r)
+                if ev.key in wanted:
+                    out[ev.key] = ev
+        return out
+
+    def load_batteries(self, codes: Iterable[str]) -> dict[str, Battery]:
+        """Current states of these codes (absent codes are missing from the result)."""
+        wanted = sorted(set(codes))
+        out: dict[str, Battery] = {}
+        cols = ", ".join(BATTERY_COLUMNS)
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for r in self._exec(f"SELECT {cols} FROM batteries WHERE code IN ({marks})", chunk):
+                out[r[0]] = battery_from_row(r)
+        return out
+
+    def load_vehicles(self, vins: Iterable[str]) -> dict[str, Vehicle]:
+        """Current states of these vehicles."""
+        wanted = sorted(set(vins))
+        out: dict[str, Vehicle] = {}
+        cols = ", ".join(VEHICLE_COLUMNS)
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for r in self._exec(f"SELECT {cols} FROM vehicles WHERE vin IN ({marks})", chunk):
+                out[r[0]] = vehicle_from_row(r)
+        return out
+
+    def timeline(self, *, code: str | None = None, vin: str | None = None) -> list[StoredEvent]:
+        """Every event touching a code or a vehicle that still counts, in event-time order."""
+        cols = ", ".join(f"e.{c}" for c in STORED_EVENT_COLUMNS)
+        live = "NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.target_seq = e.seq)"
+        if code is not None:
+            sql = (
+                f"SELECT {cols} FROM events e WHERE e.code = ? AND {live} UNION "
+                f"SELECT {cols} FROM event_codes c JOIN events e ON e.seq = c.seq "
+                f"WHERE c.code = ? AND {live}"
+            )
+            rows = self._exec(sql, (code, code)).fetchall()
+        else:
+            rows = self._exec(f"SELECT {cols} FROM events e WHERE e.vin = ? AND {live}", (vin,))
+            rows = rows.fetchall()
+        return sorted((stored_event(r) for r in rows), key=lambda e: (e.time_us, e.seq))
+
+    def event_by_key(self, reporter: str, event_id: str) -> StoredEvent | None:
+        """One stored event by its idempotency key."""
+        cols = ", ".join(STORED_EVENT_COLUMNS)
+        r = self._exec(
+            f"SELECT {cols} FROM events WHERE event_id = ? AND reporter = ?", (event_id, reporter)
+        ).fetchone()
+        return stored_event(r) if r else None
+
+    def is_withdrawn(self, seq: int) -> bool:
+        """True when a correction withdrew the event at `seq`."""
+        return (
+            self._exec("SELECT 1 FROM withdrawals WHERE target_seq = ?", (seq,)).fetchone()
+            is not None
+        )
+
+    def registry_events(self) -> list[StoredEvent]:
+        """All registry facts that still count, in log order (to rebuild the registry)."""
+        from battrace.domain.vocab import REGISTRY_TYPES
+
+        cols = ", ".join(f"e.{c}" for c in STORED_EVENT_COLUMNS)
+        marks = ",".join("?" * len(REGISTRY_TYPES))
+        rows = self._exec(
+            f"SELECT {cols} FROM events e WHERE e.type IN ({marks}) AND NOT EXISTS "
+            "(SELECT 1 FROM withdrawals w WHERE w.target_seq = e.seq) ORDER BY e.seq",
+            sorted(t.value for t in REGISTRY_TYPES),
+        )
+        return [stored_event(r) for r in rows.fetchall()]
+
+    # ------------------------------------------------------------ writes
+    def insert_events(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Append log rows (EVENT_COLUMNS order)."""
+        if not rows:
+            return
+        if self.pg:
+            with self.cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as cp:
+                for row in rows:
+                    cp.write_row(row)
+        else:
+            marks = ",".join("?" * len(EVENT_COLUMNS))
+            self._many(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})", rows)
+
+    def insert_event_codes(self, rows: Sequence[tuple[str, int]]) -> None:
+        """Index secondary codes of events: (code, seq)."""
+        if not rows:
+            return
+        if self.pg:
+            with self.cur.copy("COPY event_codes (code, seq) FROM STDIN") as cp:
+                for row in rows:
+                    cp.write_row(row)
+        else:
+            self._many("INSERT INTO event_codes (code, seq) VALUES (?, ?)", rows)
+
+    def upsert_batteries(self, states: Iterable[Battery]) -> None:
+        """Write the final state of each code touched by the batch."""
+        rows = [battery_row(b) for b in states]
+        cols = ", ".join(BATTERY_COLUMNS)
+        marks = ",".join("?" * len(BATTERY_COLUMNS))
+        sets = ", ".join(f"{c} = excluded.{c}" for c in BATTERY_COLUMNS[1:])
+        self._many(
+            f"INSERT INTO batteries ({cols}) VALUES ({marks}) "
+            f"ON CONFLICT (code) DO UPDATE SET {sets}",
+            rows,
+        )
+
+    def upsert_vehicles(self, states: Iterable[Vehicle]) -> None:
+        """Write the final state of each vehicle touched by the batch."""
+        rows = [vehicle_row(v) for v in states]
+        cols = ", ".join(VEHICLE_COLUMNS)
+        marks = ",".join("?" * len(VEHICLE_COLUMNS))
+        sets = ", ".join(f"{c} = excluded.{c}" for c in VEHICLE_COLUMNS[1:])
+        self._many(
+            f"INSERT INTO vehicles ({cols}) VALUES ({marks}) "
+            f"ON CONFLICT (vin) DO UPDATE SET {sets}",
+            rows,
+        )
+
+    def delete_battery(self, code: str) -> None:
+        """Drop a code's projection (a correction withdrew its registration)."""
+        self._exec("DELETE FROM batteries WHERE code = ?", (code,))
+
+    def delete_vehicle(self, vin: str) -> None:
+        """Drop a vehicle's projection (a correction withdrew every event about it)."""
+        self._exec("DELETE FROM vehicles WHERE vin = ?", (vin,))
+
+    def insert_withdrawals(self, rows: Sequence[tuple[int, int]]) -> None:
+        """Record corrections: (target_seq, correction_seq)."""
+        self._many("INSERT INTO withdrawals (target_seq, correction_seq) VALUES (?, ?)", rows)
+
+    def write_registry(self, reg: Registry) -> None:
+        """Rewrite the registry projection (it is small and changes rarely)."""
+        for table in (
+            "enterprises",
+            "manufacturer_codes",
+            "qualifications",
+            "outlets",
+            "outlet_serves",
+            "vehicle_models",
+        ):
+            self._exec(f"DELETE FROM {table}")
+        self._many(
+            "INSERT INTO enterprises (uscc, name, roles, region) VALUES (?, ?, ?, ?)",
+            [
+                (e.uscc, e.name, ",".join(sorted(e.roles)), e.region)
+                for e in reg.enterprises.values()
+            ],
+        )
+        self._many(
+            "INSERT INTO manufacturer_codes (manufacturer_code, enterprise) VALUES (?, ?)",
+            sorted(reg.manufacturer_codes.items()),
+        )
+        quals = {}
+        for grants in reg.qualifications.values():
+            for q in grants:  # the latest grant per (enterprise, scope, valid_from) wins
+                quals[(q.enterprise, q.scope.value, q.valid_from.isoformat())] = (
+                    q.valid_until.isoformat() if q.valid_until else None,
+                    q.revoked_on.isoformat() if q.revoked_on else None,
+                    q.granted_by,
+                )
+        self._many(
+            "INSERT INTO qualifications (enterprise, scope, valid_from, valid_until, revoked_on, "
+            "granted_by) VALUES (?, ?, ?, ?, ?, ?)",
+            [(*k, *v) for k, v in quals.items()],
+        )
+        self._many(
+            "INSERT INTO outlets (enterprise, region, address) VALUES (?, ?, ?)",
+            [(o.enterprise, o.region, o.address) for o in reg.outlets.values()],
+        )
+        self._many(
+            "INSERT INTO outlet_serves (outlet, party) VALUES (?, ?)",
+            [(o.enterprise, p) for o in reg.outlets.values() for p in sorted(o.serves)],
+        )
+        self._many(
+            "INSERT INTO vehicle_models (model, automaker, swap_model) VALUES (?, ?, ?)",
+            [(m.model, m.automaker, m.swap_model) for m in reg.models.values()],
+        )
+
+    def insert_findings(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store findings raised at ingest."""
+        if not rows:
+            return
+        cols = list(rows[0])
+        marks = ",".join("?" * len(cols))
+        self._many(
+            f"INSERT INTO findings ({', '.join(cols)}) VALUES ({marks})",
+            [tuple(r[c] for c in cols) for r in rows],
+        )
+
+    def withdraw_findings(self, trigger_seq: int, *, at_us: int, reason: str) -> int:
+        """Withdraw the open findings raised by the event at `trigger_seq`."""
+        cur = self._exec(
+            "UPDATE findings SET status = 'withdrawn', withdrawn_us = ?, withdrawn_reason = ? "
+            "WHERE trigger_seq = ? AND status = 'open'",
+            (at_us, reason, trigger_seq),
+        )
+        return int(cur.rowcount or 0)
+
+    def update_head(self, head: Head, *, now_us: int) -> None:
+        """Store the new tree size, frontier and registry version."""
+        self._exec(
+            "UPDATE log_head SET tree_size = ?, frontier = ?, registry_version = ?, "
+            "updated_us = ? WHERE id = 1",
+            (head.tree_size, head.frontier, head.registry_version, now_us),
+        )
+        self.head = head
