@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from battrace.domain.calendar import WorkingCalendar
+from battrace.domain.ingest_rules import IngestRules
+from battrace.domain.policy import Policy
 from battrace.services.ingest import Ingestor
 from battrace.store.sql import SqlStore
 from tests.kit import World, registry_events
@@ -71,7 +74,11 @@ def store(store_url: str) -> Iterator[SqlStore]:
 def world(store: SqlStore) -> World:
     """A store with the test registry loaded and a clock on 2025-01-10."""
     clock = [dt.datetime(2025, 1, 10, 10, tzinfo=dt.UTC)]
-    ingestor = Ingestor(store, clock=lambda: clock[0])
+    ingestor = Ingestor(
+        store,
+        rules=IngestRules(Policy.default(), WorkingCalendar.default()),
+        clock=lambda: clock[0],
+    )
     w = World(ingestor, clock)
     w.ok(*registry_events())
     return w

@@ -148,10 +148,16 @@ class World:
         return event(kind, self.ids(), at(day, hour), reporter, **f)
 
     def produce(
-        self, battery: str, day: str = "2025-01-03", *, reporter: str = MAKER, **f: Any
+        self,
+        battery: str,
+        day: str = "2025-01-03",
+        *,
+        reporter: str = MAKER,
+        hour: int = 10,
+        **f: Any,
     ) -> dict[str, Any]:
         """A production event with a fresh id."""
-        return produced(self.ids(), at(day), reporter, battery, **f)
+        return produced(self.ids(), at(day, hour), reporter, battery, **f)
 
     def pack_in_vehicle(
         self, battery: str, vin: str = VIN1, *, day: str = "2025-01-03", model: str = MODEL
@@ -166,3 +172,27 @@ class World:
             ),
             self.ev("vehicle_sold", day, AUTOMAKER, vin=vin, certificate_date=day, hour=14),
         )
+
+
+def simple_lifecycles(n: int, *, start: str = "2025-01-02") -> list[dict[str, Any]]:
+    """Registry facts, then `n` packs produced, shipped, received, installed and sold."""
+    out = registry_events()
+    base = dt.date.fromisoformat(start)
+    for i in range(n):
+        day = base + dt.timedelta(days=i // 500)
+        pack = code(i + 1, made=day)
+        vin = build_vin(f"LSVBB218{i:08d}")
+
+        def t(h: int, day: dt.date = day) -> str:
+            return at(day, 8 + h)
+
+        out += [
+            produced(f"p{i}", t(0), MAKER, pack),
+            event("shipped", f"s{i}", t(1), MAKER, battery=pack, to=AUTOMAKER),
+            event("received", f"r{i}", t(2), AUTOMAKER, battery=pack),
+            event("installed", f"i{i}", t(3), AUTOMAKER, battery=pack, vin=vin,
+                  vehicle_model=MODEL),
+            event("vehicle_sold", f"v{i}", t(4), AUTOMAKER, vin=vin,
+                  certificate_date=day.isoformat(), location={"region": "110100"}),
+        ]  # fmt: skip
+    return out

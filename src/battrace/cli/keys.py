@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from battrace.cli._common import console, settings, translated_errors
 from battrace.ledger.keys import init_key_dir, load_verifier
@@ -33,9 +34,9 @@ def init(
     with translated_errors():
         s = settings()
         keys = init_key_dir(directory or s.key_dir, name or s.log_origin)
-    console.print(f"signing key (keep private): {keys.signing_key}")
-    console.print(f"verifier key (publish):     {keys.verifier_key}")
-    console.print(keys.verifier.text, soft_wrap=True)
+    console.print(f"signing key (keep private): {escape(str(keys.signing_key))}")
+    console.print(f"verifier key (publish):     {escape(str(keys.verifier_key))}")
+    console.print(keys.verifier.text, soft_wrap=True, markup=False)
 
 
 @app.command("public")
@@ -43,4 +44,4 @@ def public(directory: Path | None = DirOption) -> None:
     """Print the verifier key that anyone uses to check checkpoints and proofs."""
     with translated_errors():
         verifier = load_verifier(directory or settings().key_dir)
-    console.print(verifier.text, soft_wrap=True, highlight=False)
+    console.print(verifier.text, soft_wrap=True, markup=False)

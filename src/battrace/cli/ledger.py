@@ -58,7 +58,9 @@ def ingest(
         "--keep-recorded-at",
         help="Trusted back-fill: keep each event's own recorded_at (see EVENTS.md).",
     ),
-    batch_size: int = typer.Option(DEFAULT_BATCH, min=1, max=10_000, help="Events per transaction."),
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH, min=1, max=10_000, help="Events per transaction."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Ingest a JSONL file of any size; exit 0 when nothing was rejected, 1 otherwise.
@@ -92,6 +94,8 @@ def ingest(
                         out.result(line, r)
                     elif r.status == "rejected":
                         _print_rejection(progress.console, line, r)
+                if out is not None:
+                    out.flush()  # the batch is committed: acknowledge it now
                 progress.update(
                     task,
                     completed=read,
@@ -128,6 +132,9 @@ class _JsonStream:
         item = r.as_dict() | {"line": line}
         sys.stdout.write(("" if self.first else ",\n") + orjson.dumps(item).decode())
         self.first = False
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
     def close(self, tally: Tally) -> None:
         tail = {
@@ -194,7 +201,9 @@ def trace(
             if k not in ("id", "type", "time", "reporter", "recorded_at", "leaf_index", "battery")
         )
         style = "strike dim" if "withdrawn_by_leaf" in e else ""
-        hist.add_row(e["time"], e["type"], e["reporter"], details, str(e["leaf_index"]), style=style)
+        hist.add_row(
+            e["time"], e["type"], e["reporter"], details, str(e["leaf_index"]), style=style
+        )
     console.print(hist)
 
 
@@ -221,8 +230,9 @@ def vehicle(
     for col in ("code", "bound", "how", "unbound", "how "):
         table.add_column(col)
     for p in data["packs"]:
-        table.add_row(p["code"], p["bound_at"], p["bound_by"], p["unbound_at"] or "—",
-                      p["unbound_by"] or "")
+        table.add_row(
+            p["code"], p["bound_at"], p["bound_by"], p["unbound_at"] or "—", p["unbound_by"] or ""
+        )
     console.print(table)
 
 

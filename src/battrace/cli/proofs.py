@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from battrace.cli._common import JsonOption, console, print_json, translated_errors
@@ -57,12 +58,12 @@ def _read_json(path: Path) -> Any:
 
 
 def _render(report: VerificationReport, file: Path) -> None:
-    table = Table(title=f"{file.name} · {report.kind} · 证明验证", show_lines=False)
+    table = Table(title=escape(f"{file.name} · {report.kind} · 证明验证"), show_lines=False)
     for column in ("check", "result", "details"):
         table.add_column(column)
     for check in report.checks:
         result = "[green]ok[/]" if check.ok else "[bold red]FAILED[/]"
-        table.add_row(check.name, result, check.message)
+        table.add_row(escape(check.name), result, escape(check.message))
     console.print(table)
     if report.ok:
         console.print("[green]verified[/] · 验证通过")

@@ -81,6 +81,8 @@ class Event:
     codes: dict[str, BatteryCode] = field(default_factory=dict)
     #: `recorded_at` carried by a trusted back-fill (None: the platform stamps it)
     recorded_at: dt.datetime | None = None
+    #: the codes it touches with their parts (lifecycle.parts_of fills it once)
+    parts: Any = None
 
     @property
     def battery(self) -> str | None:
@@ -675,11 +677,11 @@ def _recovery_fits(ev: Event) -> list[Reason]:
     recovered: Mapping[str, float] = ev.payload["recovered"]
     contained: Mapping[str, float] = ev.payload["contained"]
     for element, kg in recovered.items():
-        if element not in contained:
+        if element not in contained and kg > 0:
             reasons.append(
                 Reason("contained", None, f"gives no contained mass for recovered {element}")
             )
-        elif kg > contained[element] * 1.000001:
+        elif element in contained and kg > contained[element] * 1.000001:
             reasons.append(
                 Reason(
                     "recovered",

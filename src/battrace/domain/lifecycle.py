@@ -9,7 +9,6 @@ store be sharded by code.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -131,8 +130,30 @@ class Battery:
     last_seq: int = 0
 
     def copy(self) -> Battery:
-        """A shallow copy to change."""
-        return copy.copy(self)
+        """A shallow copy to change (explicit: several times faster than copy.copy)."""
+        return Battery(
+            self.code,
+            self.product_type,
+            self.battery_type,
+            self.chemistry,
+            self.manufacturer,
+            self.state,
+            self.holder,
+            self.to,
+            self.retired,
+            self.vin,
+            self.parent,
+            self.successor,
+            self.reprocessed,
+            self.application,
+            self.obligated,
+            self.mass_g,
+            self.energy_wh,
+            self.since_us,
+            self.last_us,
+            self.first_seq,
+            self.last_seq,
+        )
 
 
 @dataclass(slots=True)
@@ -155,11 +176,29 @@ class Vehicle:
 
     def copy(self) -> Vehicle:
         """A shallow copy to change."""
-        return copy.copy(self)
+        return Vehicle(
+            self.vin,
+            self.model,
+            self.automaker,
+            self.packs,
+            self.sold_on,
+            self.sold_region,
+            self.scrapped_on,
+            self.scrapped_by,
+            self.last_us,
+            self.first_seq,
+            self.last_seq,
+        )
 
 
 def parts_of(ev: Event) -> list[tuple[str, Part]]:
-    """Each code the event touches, with the part it plays."""
+    """Each code the event touches, with the part it plays (computed once per event)."""
+    if ev.parts is None:
+        ev.parts = _parts_of(ev)
+    return ev.parts  # type: ignore[no-any-return]
+
+
+def _parts_of(ev: Event) -> list[tuple[str, Part]]:
     t = ev.type
     p = ev.payload
     if t is T.PRODUCED:

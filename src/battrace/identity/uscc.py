@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from battrace.identity.errors import (
     CodeError,
@@ -54,8 +55,12 @@ def uscc_check_char(code: str) -> str:
     return CHARSET[(31 - total % 31) % 31]
 
 
+@lru_cache(maxsize=1 << 16)
 def is_uscc(code: str) -> bool:
-    """True when `code` is a well-formed USCC with a correct check character."""
+    """True when `code` is a well-formed USCC with a correct check character.
+
+    Cached: a platform sees the same few thousand enterprises on every event.
+    """
     return bool(_RE.fullmatch(code)) and code[17] == uscc_check_char(code)
 
 

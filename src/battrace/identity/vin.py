@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from battrace.identity.errors import (
     CodeError,
@@ -43,13 +44,20 @@ _VALUES = {str(d): d for d in range(10)} | {
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
+#: per position: character -> weighted value (one lookup per character)
+_WEIGHTED = tuple({c: v * w for c, v in _VALUES.items()} for w in _WEIGHTS)
+
+
 def vin_check_digit(vin: str) -> str:
     """The check character (position 9) that `vin` should carry."""
-    total = sum(_VALUES[c] * w for c, w in zip(vin, _WEIGHTS, strict=True))
+    total = 0
+    for table, c in zip(_WEIGHTED, vin, strict=True):
+        total += table[c]
     rest = total % 11
     return "X" if rest == 10 else str(rest)
 
 
+@lru_cache(maxsize=1 << 16)
 def is_vin(vin: str) -> bool:
     """True when `vin` is a well-formed VIN with a correct check digit."""
     return bool(_RE.fullmatch(vin)) and vin[8] == vin_check_digit(vin)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from battrace.errors import InvalidInput
@@ -34,7 +34,10 @@ class CanonicalizationError(InvalidInput, ValueError):
 
 
 def canonical_bytes(obj: object) -> bytes:
-    """The RFC 8785 canonical UTF-8 JSON of a dict/list/str/int/float/bool/None value."""
+    """The RFC 8785 canonical UTF-8 JSON of a dict/list/str/int/float/bool/None value.
+
+    Other mappings count as objects and tuples as arrays; anything else is rejected.
+    """
     try:
         if type(obj) is str:
             try:
@@ -122,7 +125,7 @@ def _write(obj: object, out: list[str], path: str) -> None:
         out.append(_integer(obj, path))
     elif isinstance(obj, float):
         out.append(_number(obj, path))
-    elif isinstance(obj, dict):
+    elif isinstance(obj, Mapping):
         _write_object(obj, out, path)
     elif isinstance(obj, list | tuple):
         out.append("[")
@@ -138,7 +141,7 @@ def _write(obj: object, out: list[str], path: str) -> None:
         )
 
 
-def _write_object(obj: dict[Any, Any], out: list[str], path: str) -> None:
+def _write_object(obj: Mapping[Any, Any], out: list[str], path: str) -> None:
     members = []
     for key, value in obj.items():
         if not isinstance(key, str):

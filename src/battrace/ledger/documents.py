@@ -360,6 +360,11 @@ def _check_consistency(
             )
         raw_proof = doc.get("consistency_proof")
         if raw_proof is None:
+            if old.size not in (0, checkpoint.size):
+                raise ProofError(
+                    f"the document carries no consistency proof from size {old.size} "
+                    f"to {checkpoint.size}; ask the platform for one"
+                )
             raw_proof = []
         if not isinstance(raw_proof, list):
             raise _Malformed("'consistency_proof' must be a list of hex hashes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import orjson
 
@@ -47,6 +48,7 @@ def end_of_day_us(day: dt.date, tz: dt.tzinfo = CST) -> int:
     return to_us(nxt) - 1
 
 
+@lru_cache(maxsize=4096)
 def rfc3339(us: int) -> str:
-    """Epoch microseconds as RFC 3339 UTC with microseconds."""
+    """Epoch microseconds as RFC 3339 UTC with microseconds (cached: a batch shares one)."""
     return from_us(us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -32,6 +32,7 @@ from battrace.domain.registry import Registry
 from battrace.domain.rules import RULES
 from battrace.domain.vocab import EventType
 from battrace.ledger.canonical import CanonicalizationError, canonical_bytes
+from battrace.ledger.documents import leaf_data_from_canonical
 from battrace.ledger.merkle import Frontier, leaf_hash
 from battrace.services.common import registry_from, revive, rfc3339
 from battrace.store.rows import StoredEvent
@@ -44,22 +45,6 @@ Clock = Callable[[], dt.datetime]
 def utc_now() -> dt.datetime:
     """The platform's clock (the one place ingest reads the time; tests pass their own)."""
     return dt.datetime.now(dt.UTC)
-
-
-def leaf_input(event_json: bytes, recorded_at: str, reporter: str) -> bytes:
-    """RFC 8785 bytes of {"event": …, "recorded_at": …, "reporter": …} from the event's own
-    canonical bytes (keys already in canonical order; strings are ASCII-safe)."""
-    return b"".join(
-        (
-            b'{"event":',
-            event_json,
-            b',"recorded_at":"',
-            recorded_at.encode(),
-            b'","reporter":"',
-            reporter.encode(),
-            b'"}',
-        )
-    )
 
 
 @dataclass(slots=True)
@@ -522,7 +507,9 @@ class Ingestor:
     def _append(self, batch: _Batch, ev: Event, body: bytes, recorded_us: int) -> tuple[int, bytes]:
         """Give `ev` its leaf: position, hash, completed Merkle nodes; stage its rows."""
         seq = self._frontier.size
-        lh = leaf_hash(leaf_input(body, rfc3339(recorded_us), ev.reporter))
+        lh = leaf_hash(
+            leaf_data_from_canonical(body, recorded_at=rfc3339(recorded_us), reporter=ev.reporter)
+        )
         nodes = self._frontier.append(lh)
         p = ev.payload
         primary = p.get("battery") if not ev.type.is_registry else None

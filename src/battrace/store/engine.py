@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlalchemy.pool import NullPool
 
 from battrace.errors import StoreError
 
@@ -27,7 +26,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for `url` (sqlite:///path or postgresql+psycopg://…)."""
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, poolclass=NullPool, **kw)
+            # A pooled connection stays open between batches: closing the last connection to a
+            # WAL database checkpoints it, which would cost a full write per batch.
+            engine = create_engine(url, **kw)
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine

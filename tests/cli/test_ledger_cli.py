@@ -1,0 +1,98 @@
+"""`battrace init | ingest | trace | vehicle` as an operator runs them."""
+
+import datetime as dt
+import json
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from battrace.cli import app
+from battrace.identity import build_vin
+from tests.kit import AUTOMAKER, VIN1, code, simple_lifecycles
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    assert runner.invoke(app, ["init", "--db", url]).exit_code == 0
+    return url
+
+
+def write(path, events):
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
+    return path
+
+
+def test_ingest_json_counts_and_lists_rejections_with_reasons(db, tmp_path):
+    evs = simple_lifecycles(3)
+    evs.append({"id": "bad", "type": "produced"})
+    f = write(tmp_path / "e.jsonl", evs)
+    r = runner.invoke(app, ["ingest", str(f), "--db", db, "--json"])
+    assert r.exit_code == 1
+    out = json.loads(r.stdout)
+    assert (out["accepted"], out["rejected"], out["duplicates"]) == (len(evs) - 1, 1, 0)
+    [bad] = [x for x in out["results"] if x["status"] == "rejected"]
+    assert bad["id"] == "bad" and bad["line"] == len(evs)
+    assert {x["field"] for x in bad["reasons"]} >= {"time", "reporter", "battery"}
+
+
+def test_ingest_twice_is_all_duplicates_and_exits_zero(db, tmp_path):
+    f = write(tmp_path / "e.jsonl", simple_lifecycles(2))
+    assert runner.invoke(app, ["ingest", str(f), "--db", db]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(f), "--db", db, "--json"])
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["duplicates"] == len(simple_lifecycles(2))
+
+
+def test_json_results_leave_out_accepted_events_beyond_a_thousand_and_say_so(db, tmp_path):
+    f = write(tmp_path / "e.jsonl", simple_lifecycles(250))
+    out = json.loads(runner.invoke(app, ["ingest", str(f), "--db", db, "--json"]).stdout)
+    assert len(out["results"]) == 1000
+    assert out["accepted_results_omitted"] == out["accepted"] - 1000
+
+
+def test_trace_json_has_the_documented_keys(db, tmp_path):
+    f = write(tmp_path / "e.jsonl", simple_lifecycles(1))
+    runner.invoke(app, ["ingest", str(f), "--db", db])
+    pack = code(1, made=dt.date(2025, 1, 2))
+    r = runner.invoke(app, ["trace", pack, "--db", db, "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    for key in (
+        "code",
+        "state",
+        "holder",
+        "vin",
+        "parent",
+        "components",
+        "inputs",
+        "successor",
+        "history",
+    ):
+        assert key in out
+    assert out["state"] == "in_vehicle" and out["holder"] == AUTOMAKER
+    assert all("recorded_at" in e for e in out["history"])
+    r = runner.invoke(app, ["trace", pack, "--db", db, "--as-of", "2025-01-01", "--json"])
+    assert r.exit_code == 2  # nothing named it yet
+    assert runner.invoke(app, ["trace", pack, "--db", db]).exit_code == 0
+
+
+def test_vehicle_lists_the_packs_it_carried(db, tmp_path):
+    write(tmp_path / "e.jsonl", simple_lifecycles(1))
+    runner.invoke(app, ["ingest", str(tmp_path / "e.jsonl"), "--db", db])
+    vin = build_vin("LSVBB21800000000")
+    out = json.loads(runner.invoke(app, ["vehicle", vin, "--db", db, "--json"]).stdout)
+    assert [p["code"] for p in out["packs"]] == [code(1, made=dt.date(2025, 1, 2))]
+    assert out["sold_on"] == "2025-01-02"
+    r = runner.invoke(app, ["vehicle", VIN1, "--db", db])
+    assert r.exit_code == 2  # unknown vehicle: one clear line
+
+
+def test_a_store_that_was_never_initialised_says_how_to_fix_it(tmp_path):
+    r = runner.invoke(app, ["trace", code(1), "--db", f"sqlite:///{tmp_path / 'none.db'}"])
+    assert r.exit_code == 2
+    assert "battrace init" in r.stderr

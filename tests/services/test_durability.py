@@ -1,0 +1,68 @@
+"""A killed ingest loses no acknowledged event, and re-running it stores nothing twice."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from battrace.store.schema import events
+from battrace.store.sql import SqlStore
+from tests.kit import simple_lifecycles
+
+pytestmark = pytest.mark.slow
+
+
+def battrace(*args, **kw):
+    return subprocess.Popen(
+        [sys.executable, "-m", "battrace", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        **kw,
+    )
+
+
+def test_kill_9_midway_loses_no_acknowledged_event_and_a_rerun_stores_nothing_twice(
+    tmp_path, store_url
+):
+    path = tmp_path / "events.jsonl"
+    evs = simple_lifecycles(5000)  # 25,021 events
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in evs) + b"\n")
+    SqlStore.open(store_url, create=True).close()
+    env = dict(os.environ, BATTRACE_DATABASE_URL=store_url)
+    proc = battrace("ingest", str(path), "--json", "--batch-size", "250", env=env)
+    acknowledged = []
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while len(acknowledged) < 300 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith(b'{"id"'):
+            acknowledged.append(json.loads(line.rstrip(b",\n")))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    assert len(acknowledged) >= 300, "the ingest finished or stalled before it could be killed"
+
+    store = SqlStore.open(store_url)
+    with store.engine.connect() as c:
+        stored = {(r, i) for r, i in c.execute(sa.select(events.c.reporter, events.c.event_id))}
+    assert {(a["reporter"], a["id"]) for a in acknowledged if a["status"] == "accepted"} <= stored
+    assert len(stored) < len(evs), "the kill came too late to test anything"
+
+    rerun = battrace("ingest", str(path), "--json", env=env)
+    out, _ = rerun.communicate(timeout=300)
+    summary = json.loads(out)
+    assert rerun.returncode == 0
+    assert summary["accepted"] + summary["duplicates"] == len(evs)
+    assert summary["duplicates"] >= len(stored) - 0  # everything stored before the kill
+    with store.engine.connect() as c:
+        count = c.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
+    assert count == len(evs) == store.tree_size()
+    store.close()

@@ -1,0 +1,302 @@
+"""The lifecycle of EVENTS.md through ingest: custody, hierarchy, reprocessing, recycling."""
+
+import json
+
+import sqlalchemy as sa
+
+from battrace.identity import ProductType
+from battrace.store.schema import findings
+from tests.kit import (
+    AUTOMAKER,
+    DISMANTLER,
+    MAKER,
+    MAKER2,
+    MODEL,
+    OUTLET,
+    RECYCLER,
+    REPAIRER,
+    REPROCESSOR,
+    SWAP_MODEL,
+    VIN1,
+    VIN2,
+    code,
+)
+
+D = "2025-01-03"
+
+
+def open_findings(store, rule):
+    with store.engine.connect() as c:
+        rows = c.execute(
+            sa.select(findings).where(findings.c.rule == rule, findings.c.status == "open")
+        ).all()
+    return [r._asdict() for r in rows]
+
+
+def scrap(world, pack, vin=VIN1, *, present=True, day="2025-03-01"):
+    return world.ev(
+        "vehicle_scrapped",
+        day,
+        DISMANTLER,
+        vin=vin,
+        certificate_no="SC-1",
+        batteries_present=[pack] if present else [],
+    )
+
+
+def test_unknown_types_and_fields_are_errors_naming_them(world):
+    r = world.one(
+        {"id": "x1", "type": "teleported", "time": "2025-01-03T10:00:00+08:00", "reporter": MAKER}
+    )
+    assert r.status == "rejected"
+    assert r.reasons[0].field == "type"
+    r = world.one(world.produce(code(1), colour="red"))
+    assert [x.field for x in r.reasons] == ["colour"]
+
+
+def test_every_problem_of_an_event_gets_its_own_reason(world):
+    ev = world.produce("001pB01", mass_kg=-1)
+    del ev["chemistry"]
+    r = world.one(ev)
+    fields = sorted(x.field for x in r.reasons)
+    assert fields == ["battery", "chemistry", "mass_kg"]
+    battery = next(x for x in r.reasons if x.field == "battery")
+    assert battery.rule == "BT-001"
+    assert "position 4" in battery.message
+
+
+def test_recorded_at_is_refused_unless_the_operator_trusts_the_file(world):
+    ev = world.produce(code(2))
+    ev["recorded_at"] = "2025-01-03T12:00:00+08:00"
+    r = world.one(ev)
+    assert r.status == "rejected"
+    assert r.reasons[0].field == "recorded_at"
+
+
+def test_an_event_from_the_future_is_refused(world):
+    r = world.one(world.produce(code(3), "2025-02-01"))
+    assert r.status == "rejected"
+    assert r.reasons[0].field == "time"
+
+
+def test_only_the_holder_may_ship(world):
+    pack = code(4)
+    world.ok(world.produce(pack, D))
+    r = world.one(world.ev("shipped", D, AUTOMAKER, battery=pack, to=OUTLET))
+    assert [x.rule for x in r.reasons] == ["BT-004"]
+
+
+def test_only_the_addressee_may_receive(world):
+    pack = code(5)
+    world.ok(
+        world.produce(pack, D), world.ev("shipped", D, MAKER, battery=pack, to=AUTOMAKER, hour=11)
+    )
+    r = world.one(world.ev("received", D, REPAIRER, battery=pack, hour=12))
+    assert [x.rule for x in r.reasons] == ["BT-004"]
+
+
+def test_an_event_that_does_not_fit_the_state_is_rejected(world):
+    pack = code(6)
+    world.ok(world.produce(pack, D))
+    r = world.one(
+        world.ev(
+            "recycled",
+            D,
+            RECYCLER,
+            battery=pack,
+            input_mass_kg=300,
+            recovered={"li": 1},
+            contained={"li": 1},
+            hour=11,
+        )
+    )
+    assert r.status == "rejected"
+    assert {x.rule for x in r.reasons} == {"BT-004", "BT-005"} or r.reasons[0].rule == "BT-005"
+
+
+def test_a_pack_through_its_whole_life_to_recycling(world, store):
+    pack = code(7)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-10")
+    world.ok(
+        scrap(world, pack),
+        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        world.ev("shipped", "2025-03-03", DISMANTLER, battery=pack, to=OUTLET),
+        world.ev("collected", "2025-03-04", OUTLET, battery=pack),
+        world.ev("shipped", "2025-03-05", OUTLET, battery=pack, to=RECYCLER),
+        world.ev("received", "2025-03-06", RECYCLER, battery=pack),
+        world.ev(
+            "recycled",
+            "2025-03-07",
+            RECYCLER,
+            battery=pack,
+            input_mass_kg=350,
+            recovered={"li": 3.8, "ni": 0, "co": 0, "mn": 0},
+            contained={"li": 4.0},
+        ),
+        world.ev("disposed", "2025-03-08", RECYCLER, battery=pack, method="landfill"),
+    )
+    b = store.battery(pack)
+    assert (b.state, b.holder, b.vin) == ("disposed", RECYCLER, None)
+    assert store.vehicle(VIN1).scrapped_on == "2025-03-01"
+
+
+def test_a_recycled_code_seen_again_is_rejected_and_flagged_as_forgery(world, store):
+    pack = code(8)
+    world.ok(
+        world.produce(pack, D), world.ev("shipped", D, MAKER, battery=pack, to=RECYCLER, hour=11)
+    )
+    world.ok(world.ev("received", D, RECYCLER, battery=pack, hour=12))
+    # a new battery is not 'used': the recycler cannot recycle it before it is retired
+    r = world.one(world.ev("shipped", D, RECYCLER, battery=pack, to=MAKER, hour=13))
+    assert r.status == "accepted"
+    world.ok(world.ev("received", D, MAKER, battery=pack, hour=14))
+    pack2 = code(9)
+    world.pack_in_vehicle(pack2, VIN2)
+    world.set_now("2025-03-10")
+    world.ok(
+        scrap(world, pack2, VIN2),
+        world.ev("shipped", "2025-03-02", DISMANTLER, battery=pack2, to=RECYCLER),
+        world.ev("received", "2025-03-03", RECYCLER, battery=pack2),
+        world.ev(
+            "recycled",
+            "2025-03-04",
+            RECYCLER,
+            battery=pack2,
+            input_mass_kg=350,
+            recovered={"li": 3.8},
+            contained={"li": 4.0},
+        ),
+    )
+    r = world.one(world.ev("shipped", "2025-03-05", RECYCLER, battery=pack2, to=OUTLET))
+    assert r.status == "rejected"
+    assert r.reasons[0].rule == "BT-005"
+    assert "forgery" in r.reasons[0].message
+    flagged = open_findings(store, "BT-005")
+    assert [json.loads(f["codes"]) for f in flagged] == [[pack2]]
+
+
+def test_a_second_production_by_another_maker_is_a_clone(world, store):
+    pack = code(10)
+    world.ok(world.produce(pack, D))
+    r = world.one(world.produce(pack, D, reporter=MAKER2))
+    assert r.status == "rejected"
+    assert {x.rule for x in r.reasons} == {"BT-002", "BT-003"}
+    [finding] = open_findings(store, "BT-003")
+    assert finding["enterprise"] == MAKER2
+    assert "clone" in finding["message_en"]
+
+
+def test_modules_belong_to_one_pack_and_follow_it(world, store):
+    m1, m2 = code(11, kind=ProductType.MODULE), code(12, kind=ProductType.MODULE)
+    pack, pack2 = code(13), code(14)
+    world.ok(
+        world.produce(m1, D),
+        world.produce(m2, D),
+        world.produce(pack, D, components=[m1, m2], hour=11),
+    )
+    assert store.battery(m1).state == "in_pack"
+    assert store.battery(m1).parent == pack
+    assert store.batteries_where(parent=pack) == sorted([m1, m2])
+    r = world.one(world.produce(pack2, D, components=[m1]))
+    assert r.status == "rejected"
+    assert r.reasons[0].rule == "BT-006"
+    r = world.one(world.ev("shipped", D, MAKER, battery=m1, to=AUTOMAKER, hour=12))
+    assert r.reasons[0].rule == "BT-006"
+
+
+def test_a_part_of_another_chemistry_cannot_be_a_component(world):
+    m = code(15, kind=ProductType.MODULE, battery_type="E")
+    world.ok(world.produce(m, D, chemistry="NCM"))
+    r = world.one(world.produce(code(16), D, components=[m]))
+    assert r.reasons[0].rule == "BT-006"
+    assert "chemistry" in r.reasons[0].message
+
+
+def test_dismantling_frees_the_modules_to_the_recycler(world, store):
+    m1 = code(17, kind=ProductType.MODULE)
+    unknown = code(18, kind=ProductType.MODULE)
+    pack = code(19)
+    world.ok(world.produce(m1, "2025-01-02"))
+    world.ok(world.produce(pack, "2025-01-02", components=[m1]))
+    world.ok(
+        world.ev("shipped", D, MAKER, battery=pack, to=AUTOMAKER),
+        world.ev("received", D, AUTOMAKER, battery=pack, hour=11),
+        world.ev("installed", D, AUTOMAKER, battery=pack, vin=VIN1, vehicle_model=MODEL, hour=12),
+        world.ev("removed", "2025-01-04", AUTOMAKER, battery=pack, vin=VIN1, reason="defect"),
+        world.ev("shipped", "2025-01-05", AUTOMAKER, battery=pack, to=RECYCLER),
+        world.ev("received", "2025-01-06", RECYCLER, battery=pack),
+        world.ev("dismantled", "2025-01-07", RECYCLER, battery=pack, parts=[m1, unknown]),
+    )
+    assert store.battery(pack).state == "dismantled"
+    for m in (m1, unknown):
+        b = store.battery(m)
+        assert (b.state, b.holder, b.parent, b.retired) == ("used", RECYCLER, pack, True)
+
+
+def test_reprocessing_links_the_product_and_its_inputs_both_ways(world, store):
+    pack = code(20)
+    product = code(1, maker="R01", made=__import__("datetime").date(2025, 1, 8))
+    world.pack_in_vehicle(pack)
+    world.ok(
+        world.ev("removed", "2025-01-04", AUTOMAKER, battery=pack, vin=VIN1, reason="retired"),
+        world.ev("shipped", "2025-01-05", AUTOMAKER, battery=pack, to=REPROCESSOR),
+        world.ev("received", "2025-01-06", REPROCESSOR, battery=pack),
+    )
+    r = world.one(
+        world.ev(
+            "reprocessed",
+            "2025-01-08",
+            REPROCESSOR,
+            battery=product,
+            inputs=[pack],
+            application="energy_storage",
+            standard="GB/T 34015.3-2021",
+            tests={"residual_capacity_pct": 78.5},
+        )
+    )
+    assert r.status == "accepted", r.reasons
+    assert r.flags == []
+    assert store.battery(pack).successor == product
+    assert store.battery(pack).state == "superseded"
+    prod = store.battery(product)
+    assert prod.reprocessed and prod.mass_g == 350_000
+    assert store.batteries_where(successor=product) == [pack]
+
+
+def test_a_swap_vehicle_scrapped_without_its_pack_is_not_flagged(world, store):
+    pack = code(21)
+    world.pack_in_vehicle(pack, model=SWAP_MODEL)
+    world.set_now("2025-03-10")
+    r = world.one(scrap(world, pack, present=False))
+    assert r.status == "accepted"
+    assert "BT-010" not in r.flags
+
+
+def test_a_vehicle_scrapped_without_its_pack_is_flagged_naming_the_automaker(world, store):
+    pack = code(22)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-10")
+    r = world.one(scrap(world, pack, present=False))
+    assert r.status == "accepted"
+    assert r.flags == ["BT-010"]
+    [f] = open_findings(store, "BT-010")
+    assert f["enterprise"] == AUTOMAKER
+    assert json.loads(f["codes"]) == [pack]
+    assert pack in f["message_en"] and VIN1 in f["message_en"]
+
+
+def test_a_replaced_pack_on_record_is_not_missing_at_scrapping(world, store):
+    old, new = code(23), code(24)
+    world.pack_in_vehicle(old)
+    world.set_now("2025-03-10")
+    world.ok(
+        world.produce(new, "2025-02-01"),
+        world.ev("shipped", "2025-02-01", MAKER, battery=new, to=REPAIRER, hour=11),
+        world.ev("received", "2025-02-01", REPAIRER, battery=new, hour=12),
+        world.ev("replaced", "2025-02-02", REPAIRER, battery=new, removed=old, vin=VIN1),
+    )
+    assert store.battery(old).state == "used"
+    assert store.battery(new).obligated == AUTOMAKER
+    r = world.one(scrap(world, new))
+    assert r.status == "accepted" and r.flags == []
