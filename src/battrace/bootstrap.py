@@ -7,6 +7,16 @@ from battrace.domain.calendar import WorkingCalendar
 from battrace.domain.events import ValidationContext
 from battrace.domain.ingest_rules import IngestRules
 from battrace.domain.policy import Policy
+from battrace.ledger.keys import (
+    SIGNING_KEY_FILE,
+    VERIFIER_KEY_FILE,
+    KeyDir,
+    NoteSigner,
+    NoteVerifier,
+    init_key_dir,
+    load_signer,
+    load_verifier,
+)
 from battrace.services.ingest import Clock, Ingestor, utc_now
 from battrace.store.sql import SqlStore
 
@@ -27,6 +37,29 @@ def open_store(settings: Settings, *, create: bool = False) -> SqlStore:
     return SqlStore.open(settings.database_url, create=create)
 
 
+def signer(settings: Settings) -> NoteSigner | None:
+    """The log's signing key if the key directory exists (None: checkpoints are not cut)."""
+    if not (settings.key_dir / SIGNING_KEY_FILE).exists():
+        return None
+    return load_signer(settings.key_dir)
+
+
+def verifier(settings: Settings, key: str | None = None) -> NoteVerifier | None:
+    """The verifier key given (text or file), or the deployment's own, if any."""
+    if key:
+        return load_verifier(key)
+    if (settings.key_dir / VERIFIER_KEY_FILE).exists():
+        return load_verifier(settings.key_dir)
+    return None
+
+
+def ensure_keys(settings: Settings) -> KeyDir | None:
+    """Create the signing key on first use (returns it when it was just created)."""
+    if (settings.key_dir / SIGNING_KEY_FILE).exists():
+        return None
+    return init_key_dir(settings.key_dir, settings.log_origin)
+
+
 def make_ingestor(
     settings: Settings,
     store: SqlStore,
@@ -35,7 +68,7 @@ def make_ingestor(
     clock: Clock = utc_now,
     policy: Policy | None = None,
 ) -> Ingestor:
-    """An ingestor with the code tables, policy and calendar of the settings."""
+    """An ingestor with the code tables, policy, calendar and signing key of the settings."""
     policy = policy or load_policy(settings)
     validation = ValidationContext(
         tables=settings.code_tables, applications=policy.applications, trusted=trusted
@@ -45,4 +78,6 @@ def make_ingestor(
         validation=validation,
         rules=IngestRules(policy, load_calendar(settings)),
         clock=clock,
+        signer=signer(settings),
+        origin=settings.log_origin,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from battrace.cli import code, ledger
+from battrace.cli import code, keys, ledger, log, proofs
 
 app = typer.Typer(
     name="battrace",
@@ -18,6 +18,12 @@ app.command("init")(ledger.init)
 app.command("ingest")(ledger.ingest)
 app.command("trace")(ledger.trace)
 app.command("vehicle")(ledger.vehicle)
+app.command("checkpoint")(log.checkpoint)
+app.command("verify")(log.verify)
+app.command("receipt")(log.receipt)
+app.add_typer(log.proof_app, name="proof")
+app.add_typer(keys.app, name="keys")
+app.command("verify-proof")(proofs.verify_proof)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from battrace.cli._common import (
     translated_errors,
 )
 from battrace.errors import InvalidInput
+from battrace.services import log as log_service
 from battrace.services.ingest import EventResult
 from battrace.services.ingest_file import DEFAULT_BATCH, Tally, ingest_file
 from battrace.services.trace import trace as trace_code
@@ -47,7 +48,13 @@ def init(db: str | None = DbOption) -> None:
         store = bootstrap.open_store(s, create=True)
         rev = migrate.current_revision(store.engine)
         store.close()
+        keys = bootstrap.ensure_keys(s)
     console.print(f"store ready: {s.database_url} (schema {rev})")
+    if keys is not None:
+        console.print(
+            f"checkpoint signing key created in {keys.signing_key.parent}/ — keep "
+            f"{keys.signing_key.name} private, publish {keys.verifier_key.name}"
+        )
 
 
 def ingest(
@@ -171,6 +178,9 @@ def _print_tally(tally: Tally) -> None:
 def trace(
     code: str = typer.Argument(..., help="A GB/T 34014 battery code."),
     as_of: str | None = typer.Option(None, "--as-of", help="State on this day (YYYY-MM-DD)."),
+    bundle: Path | None = typer.Option(
+        None, "--bundle", help="Also write the history with inclusion proofs to this file."
+    ),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -180,6 +190,12 @@ def trace(
         s = settings(db)
         store = bootstrap.open_store(s)
         view = trace_code(store, code, as_of=day)
+        if bundle is not None:
+            doc = log_service.bundle(store, code)
+            bundle.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+            err_console.print(
+                f"bundle of {len(doc['entries'])} events with inclusion proofs written to {bundle}"
+            )
         store.close()
     data = view.as_dict()
     if as_json:

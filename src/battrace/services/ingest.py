@@ -32,6 +32,8 @@ from battrace.domain.registry import Registry
 from battrace.domain.rules import RULES
 from battrace.domain.vocab import EventType
 from battrace.ledger.canonical import CanonicalizationError, canonical_bytes
+from battrace.ledger.checkpoint import Checkpoint, sign_checkpoint
+from battrace.ledger.keys import NoteSigner
 from battrace.ledger.documents import leaf_data_from_canonical
 from battrace.ledger.merkle import Frontier, leaf_hash
 from battrace.services.common import registry_from, revive, rfc3339
@@ -61,6 +63,8 @@ class EventResult:
     leaf_hash: bytes | None = None
     #: ids of rules this event raised findings for
     flags: list[str] = field(default_factory=list)
+    #: the platform's record time (accepted events)
+    recorded_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The result object of `battrace ingest --json`."""
@@ -113,11 +117,18 @@ class Ingestor:
         validation: ValidationContext | None = None,
         rules: IngestRules | NoRules | None = None,
         clock: Clock = utc_now,
+        signer: NoteSigner | None = None,
+        origin: str = "battrace.example/log",
     ) -> None:
         self.store = store
         self.validation = validation or ValidationContext()
         self.rules = rules or NoRules()
         self.clock = clock
+        self.signer = signer
+        self.origin = origin
+        #: the checkpoint cut after the last batch (signed note), and the frontier before it
+        self.last_checkpoint: str | None = None
+        self.last_start: Frontier = Frontier()
         self._registry: Registry | None = None
         self._registry_version = -1
 
@@ -183,6 +194,8 @@ class Ingestor:
         loaded_v = w.load_vehicles(vins)
         batch.vehicles = {v: loaded_v.get(v) for v in vins}
         frontier = Frontier.from_bytes(w.head.frontier) if w.head.tree_size else Frontier()
+        self.last_start = frontier.copy()
+        self.last_checkpoint = None
         reg_before = registry.copy()
         self._frontier = frontier
         self._reg_changed = False
@@ -198,10 +211,21 @@ class Ingestor:
                 w.head.registry_version + (1 if self._reg_changed else 0),
             )
             w.update_head(head, now_us=now_us)
+            if self.signer is not None and frontier.size > self.last_start.size:
+                self.last_checkpoint = self._checkpoint(w, frontier, now_us)
         except BaseException:
             self._registry = reg_before
             raise
         self._registry_version = head.registry_version
+
+    def _checkpoint(self, w: Writer, frontier: Frontier, now_us: int) -> str:
+        """Sign and store the tree head after the batch, in the batch's transaction."""
+        assert self.signer is not None
+        root = frontier.root()
+        cp = Checkpoint(self.origin, frontier.size, root, from_us(now_us))
+        note = sign_checkpoint(cp, self.signer)
+        w.insert_checkpoint(frontier.size, root, now_us, note)
+        return note
 
     def _one(
         self,
@@ -261,6 +285,7 @@ class Ingestor:
             seq=seq,
             leaf_hash=lh,
             flags=[f.rule for f in flags],
+            recorded_at=rfc3339(recorded_us),
         )
 
     def _duplicate(
@@ -413,7 +438,10 @@ class Ingestor:
         w.release_savepoint()
         w.withdraw_findings(target.seq, at_us=now_us, reason=f"corrected by {ev.id}: {p['reason']}")
         batch.seen[ev.key] = (body, seq, lh)
-        return EventResult(index, ev.id, ev.reporter, "accepted", seq=seq, leaf_hash=lh)
+        recorded = rfc3339(to_us(ev.recorded_at) if ev.recorded_at else now_us)
+        return EventResult(
+            index, ev.id, ev.reporter, "accepted", seq=seq, leaf_hash=lh, recorded_at=recorded
+        )
 
     def _correction_problem(
         self, w: Writer, ev: Event, target: StoredEvent | None

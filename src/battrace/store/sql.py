@@ -187,3 +187,74 @@ class SqlStore:
         )
         with self.engine.connect() as c:
             return [stored_event(r) for r in c.execute(q)]
+
+    # ------------------------------------------------------------ transparency log
+    def get_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Merkle nodes by (level, index) from the leaves' stored hashes and blobs."""
+        from battrace.ledger.merkle import completing_leaf, node_from_blob
+
+        wanted = {i: completing_leaf(i[0], i[1]) if i[0] else i[1] for i in ids}
+        seqs = sorted(set(wanted.values()))
+        rows: dict[int, tuple[bytes, bytes]] = {}
+        with self.engine.connect() as c:
+            for k in range(0, len(seqs), 500):
+                chunk = seqs[k : k + 500]
+                q = select(events.c.seq, events.c.leaf_hash, events.c.nodes).where(
+                    events.c.seq.in_(chunk)
+                )
+                for seq, lh, blob in c.execute(q):
+                    rows[int(seq)] = (bytes(lh), bytes(blob))
+        out = {}
+        for node, seq in wanted.items():
+            if seq in rows:
+                lh, blob = rows[seq]
+                if node[0] == 0:
+                    out[node] = lh
+                elif len(blob) >= node[0] * 32:
+                    out[node] = node_from_blob(blob, node[0])
+        return out
+
+    def checkpoint_rows(self, *, size: int | None = None, latest: bool = False) -> list[Any]:
+        """Stored checkpoints (tree_size, root_hash, timestamp_us, note), oldest first."""
+        q = select(
+            checkpoints.c.tree_size,
+            checkpoints.c.root_hash,
+            checkpoints.c.timestamp_us,
+            checkpoints.c.note,
+        )
+        if size is not None:
+            q = q.where(checkpoints.c.tree_size == size)
+        if latest:
+            q = q.order_by(checkpoints.c.tree_size.desc()).limit(1)
+        else:
+            q = q.order_by(checkpoints.c.tree_size)
+        with self.engine.connect() as c:
+            return list(c.execute(q).all())
+
+    def event_by_key(self, reporter: str, event_id: str) -> StoredEvent | None:
+        """One stored event by its idempotency key."""
+        cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
+        q = select(*cols).where(events.c.event_id == event_id, events.c.reporter == reporter)
+        with self.engine.connect() as c:
+            row = c.execute(q).first()
+        return stored_event(row) if row else None
+
+    def log_rows(self, start: int = 0, chunk: int = 20_000) -> Iterator[tuple[Any, ...]]:
+        """Every log row (seq, reporter, recorded_us, payload, leaf_hash, nodes) in order."""
+        cols = (events.c.seq, events.c.reporter, events.c.recorded_us, events.c.payload,
+                events.c.leaf_hash, events.c.nodes)  # fmt: skip
+        last = start - 1
+        while True:
+            q = select(*cols).where(events.c.seq > last).order_by(events.c.seq).limit(chunk)
+            with self.engine.connect() as c:
+                rows = c.execute(q).all()
+            if not rows:
+                return
+            yield from (tuple(r) for r in rows)
+            last = int(rows[-1][0])
+
+    def head(self) -> tuple[int, bytes]:
+        """The log head's tree size and saved frontier."""
+        with self.engine.connect() as c:
+            size, frontier = c.execute(select(log_head.c.tree_size, log_head.c.frontier)).one()
+        return int(size), bytes(frontier)

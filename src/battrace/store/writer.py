@@ -313,6 +313,16 @@ class Writer:
         )
         return int(cur.rowcount or 0)
 
+    def insert_checkpoint(self, size: int, root: bytes, timestamp_us: int, note: str) -> bool:
+        """Store a signed checkpoint (one per tree size); False if that size already has one."""
+        if self._exec("SELECT 1 FROM checkpoints WHERE tree_size = ?", (size,)).fetchone():
+            return False
+        self._exec(
+            "INSERT INTO checkpoints (tree_size, root_hash, timestamp_us, note) VALUES (?, ?, ?, ?)",
+            (size, root, timestamp_us, note),
+        )
+        return True
+
     def update_head(self, head: Head, *, now_us: int) -> None:
         """Store the new tree size, frontier and registry version."""
         self._exec(

@@ -1,0 +1,129 @@
+"""`battrace checkpoint | verify | proof | receipt`: the tamper-evident log from the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import typer
+from rich.table import Table
+
+from battrace import bootstrap
+from battrace.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    settings,
+    translated_errors,
+)
+from battrace.errors import SigningKeyError
+from battrace.services import log as log_service
+from battrace.services.ingest import utc_now
+
+proof_app = typer.Typer(help="Inclusion and consistency proofs from the store.")
+
+
+def checkpoint(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+    """Sign and store the current tree head (C2SP tlog-checkpoint)."""
+    with translated_errors():
+        s = settings(db)
+        signer = bootstrap.signer(s)
+        if signer is None:
+            raise SigningKeyError(f"no signing key in {s.key_dir}: run `battrace keys init`")
+        store = bootstrap.open_store(s)
+        cp = log_service.cut_checkpoint(store, signer=signer, origin=s.log_origin, now=utc_now())
+        store.close()
+    if as_json:
+        print_json(cp.as_dict())
+    else:
+        console.print(f"checkpoint at tree size {cp.size:,} · root {cp.root.hex()}")
+        console.print(cp.note, markup=False, soft_wrap=True)
+
+
+def verify(
+    db: str | None = DbOption,
+    key: str | None = typer.Option(
+        None, "--key", help="Verifier key (text or file); default: the deployment's own."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Recompute the whole log from the stored events and check every checkpoint; exit 1 on
+    any failure, naming the first bad leaf with the expected and actual hash."""
+    with translated_errors():
+        s = settings(db)
+        verifier = bootstrap.verifier(s, key)
+        store = bootstrap.open_store(s)
+        with console.status("recomputing the log …"):
+            report = log_service.verify_log(store, verifier)
+        store.close()
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        if verifier is None:
+            err_console.print("[yellow]no verifier key: checkpoint signatures not checked[/]")
+        verdict = "[green]OK[/]" if report.ok else "[bold red]FAILED[/]"
+        console.print(
+            f"{verdict} · {report.leaves:,} leaves, {report.checkpoints:,} checkpoints in "
+            f"{report.seconds:.1f} s"
+        )
+        if report.problems:
+            table = Table(title="problems")
+            for col in ("kind", "leaf", "message", "expected", "actual"):
+                table.add_column(col, overflow="fold")
+            for p in report.problems:
+                table.add_row(p.kind, str(p.leaf_index if p.leaf_index is not None else ""),
+                              p.message, p.expected or "", p.actual or "")  # fmt: skip
+            console.print(table)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@proof_app.command("inclusion")
+def inclusion(
+    leaf: int = typer.Argument(..., help="Leaf index (log position) of the event."),
+    size: int | None = typer.Option(None, "--size", help="Tree size (default: latest checkpoint)."),
+    db: str | None = DbOption,
+) -> None:
+    """Print an inclusion proof (JSON, hashes in hex)."""
+    with translated_errors():
+        store = bootstrap.open_store(settings(db))
+        cp = (log_service.checkpoint_at(store, size) if size is not None
+              else log_service.latest_checkpoint(store))  # fmt: skip
+        n = cp.size if cp else store.tree_size()
+        proof = log_service.inclusion(store, leaf, n)
+        store.close()
+    print_json({"leaf_index": leaf, "tree_size": n, "checkpoint": cp.note if cp else None,
+                "inclusion_proof": [h.hex() for h in proof]})  # fmt: skip
+
+
+@proof_app.command("consistency")
+def consistency(
+    old: int = typer.Argument(..., help="Older tree size."),
+    new: int = typer.Argument(..., help="Newer tree size."),
+    db: str | None = DbOption,
+) -> None:
+    """Print a consistency proof between two tree sizes (JSON, hashes in hex)."""
+    with translated_errors():
+        store = bootstrap.open_store(settings(db))
+        proof = log_service.consistency(store, old, new)
+        store.close()
+    print_json({"old_size": old, "new_size": new, "consistency_proof": [h.hex() for h in proof]})
+
+
+def receipt(
+    reporter: str = typer.Argument(..., help="USCC of the reporter."),
+    event_id: str = typer.Argument(..., help="The reporter's event id."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the receipt here."),
+    db: str | None = DbOption,
+) -> None:
+    """A receipt (leaf, checkpoint, inclusion proof) for a stored event."""
+    with translated_errors():
+        store = bootstrap.open_store(settings(db))
+        doc = log_service.receipt(store, reporter, event_id)
+        store.close()
+    if out:
+        out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+        console.print(f"receipt written to {out}")
+    else:
+        print_json(doc)

@@ -1,0 +1,54 @@
+"""`battrace init | checkpoint | verify | trace --bundle | verify-proof` as a regulator uses them."""
+
+import json
+import sqlite3
+
+from typer.testing import CliRunner
+
+from battrace.cli import app
+from tests.cli.test_ledger_cli import write
+from tests.kit import simple_lifecycles
+
+runner = CliRunner()
+
+
+def test_a_regulator_verifies_the_log_and_a_bundle_offline(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    r = runner.invoke(app, ["init", "--db", db])
+    assert "signing key created" in r.stdout
+    assert (tmp_path / "battrace-keys" / "signing.key").stat().st_mode & 0o077 == 0
+    f = write(tmp_path / "e.jsonl", simple_lifecycles(3))
+    assert runner.invoke(app, ["ingest", str(f), "--db", db]).exit_code == 0
+    r = runner.invoke(app, ["verify", "--db", db, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["ok"] is True
+
+    pack = json.loads(f.read_text().splitlines()[21])["battery"]
+    bundle = tmp_path / "bundle.json"
+    r = runner.invoke(app, ["trace", pack, "--db", db, "--bundle", str(bundle)])
+    assert r.exit_code == 0, r.output
+    key = tmp_path / "battrace-keys" / "verifier.pub"
+    r = runner.invoke(app, ["verify-proof", str(bundle), "--key", str(key)])
+    assert r.exit_code == 0, r.output
+
+    # someone edits the database behind the platform's back
+    con = sqlite3.connect(tmp_path / "b.db")
+    con.execute("UPDATE events SET payload = replace(payload, '350', '351') WHERE seq = 21")
+    con.commit()
+    con.close()
+    r = runner.invoke(app, ["verify", "--db", db, "--json"])
+    assert r.exit_code == 1
+    problem = json.loads(r.stdout)["problems"][0]
+    assert (problem["kind"], problem["leaf_index"]) == ("leaf", 21)
+    assert problem["expected"] != problem["actual"]
+
+
+def test_a_signing_key_readable_by_others_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    runner.invoke(app, ["init", "--db", db])
+    (tmp_path / "battrace-keys" / "signing.key").chmod(0o644)
+    r = runner.invoke(app, ["checkpoint", "--db", db])
+    assert r.exit_code == 2
+    assert "chmod 600" in r.stderr
