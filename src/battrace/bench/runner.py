@@ -7,11 +7,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from battrace.bench import identity
+from battrace.bench import identity, ingest
 from battrace.bench._report import Figure, machine, markdown
 
 SUITES: dict[str, Callable[[str], list[Figure]]] = {
     "identity": identity.run,
+    "ingest": ingest.run,
 }
 
 

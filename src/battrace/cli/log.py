@@ -73,8 +73,13 @@ def verify(
             for col in ("kind", "leaf", "message", "expected", "actual"):
                 table.add_column(col, overflow="fold")
             for p in report.problems:
-                table.add_row(p.kind, str(p.leaf_index if p.leaf_index is not None else ""),
-                              p.message, p.expected or "", p.actual or "")  # fmt: skip
+                table.add_row(
+                    p.kind,
+                    str(p.leaf_index if p.leaf_index is not None else ""),
+                    p.message,
+                    p.expected or "",
+                    p.actual or "",
+                )
             console.print(table)
     raise typer.Exit(0 if report.ok else 1)
 
@@ -88,13 +93,22 @@ def inclusion(
     """Print an inclusion proof (JSON, hashes in hex)."""
     with translated_errors():
         store = bootstrap.open_store(settings(db))
-        cp = (log_service.checkpoint_at(store, size) if size is not None
-              else log_service.latest_checkpoint(store))  # fmt: skip
+        cp = (
+            log_service.checkpoint_at(store, size)
+            if size is not None
+            else log_service.latest_checkpoint(store)
+        )
         n = cp.size if cp else store.tree_size()
         proof = log_service.inclusion(store, leaf, n)
         store.close()
-    print_json({"leaf_index": leaf, "tree_size": n, "checkpoint": cp.note if cp else None,
-                "inclusion_proof": [h.hex() for h in proof]})  # fmt: skip
+    print_json(
+        {
+            "leaf_index": leaf,
+            "tree_size": n,
+            "checkpoint": cp.note if cp else None,
+            "inclusion_proof": [h.hex() for h in proof],
+        }
+    )
 
 
 @proof_app.command("consistency")

@@ -83,6 +83,13 @@ class Event:
     recorded_at: dt.datetime | None = None
     #: the codes it touches with their parts (lifecycle.parts_of fills it once)
     parts: Any = None
+    #: the idempotency key: (reporter, id)
+    key: tuple[str, str] = ("", "")
+    #: the vehicle the event names (`vin`), if any
+    vin: str | None = None
+    #: every number is one that plain JSON writers print exactly as RFC 8785 does (integers
+    #: within 2**53, non-integral floats in [1e-4, 1e16)); validators clear it otherwise
+    plain_numbers: bool = True
 
     @property
     def battery(self) -> str | None:
@@ -98,11 +105,6 @@ class Event:
     def get(self, name: str, default: Any = None) -> Any:
         """A payload field."""
         return self.payload.get(name, default)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """The idempotency key: (reporter, id)."""
-        return (self.reporter, self.id)
 
 
 class _Bad(Exception):
@@ -215,15 +217,29 @@ def _positive(value: Any, ctx: ValidationContext, ev: Event) -> float | int:
         raise _Bad("must be a number")
     if not math.isfinite(value) or value <= 0:
         raise _Bad(f"must be a positive number, got {value}")
+    _note_number(value, ev)
     return value
 
 
-def _non_negative(value: Any) -> float | int:
+def _non_negative(value: Any, ev: Event) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Bad("must be a number")
     if not math.isfinite(value) or value < 0:
         raise _Bad(f"must be zero or positive, got {value}")
+    _note_number(value, ev)
     return value
+
+
+def _note_number(value: float | int, ev: Event) -> None:
+    """Clear `ev.plain_numbers` for numbers plain JSON writers print differently (RFC 8785)."""
+    if type(value) is int:
+        if not -_MAX_EXACT <= value <= _MAX_EXACT:
+            ev.plain_numbers = False
+    elif value.is_integer() or not 1e-4 <= abs(value) < 1e16:
+        ev.plain_numbers = False
+
+
+_MAX_EXACT = 2**53 - 1
 
 
 def _masses(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, float | int]:
@@ -233,7 +249,7 @@ def _masses(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, float | 
         if key not in ELEMENTS:
             raise _Bad(f"unknown element {key!r}; known: {', '.join(ELEMENTS)}")
         try:
-            _non_negative(kg)
+            _non_negative(kg, ev)
         except _Bad as bad:
             raise _Bad(f"{key}: {bad.message}") from None
     return value
@@ -297,15 +313,22 @@ def _tests(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, Any]:
                 raise _Bad(f"{key} must be a number")
             if not 0 <= result <= 200:
                 raise _Bad(f"{key} = {result} is not a plausible percentage")
+        if isinstance(result, int | float) and not isinstance(result, bool):
+            _note_number(result, ev)
+        elif not isinstance(result, str | bool) and result is not None:
+            ev.plain_numbers = False  # nested values: let the reference writer decide
     return value
+
+
+_LOCATION_KEYS = frozenset({"region", "site"})
 
 
 def _location(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _Bad('must be an object {"region": "<6 digits>", "site": "..."}')
-    extra = set(value) - {"region", "site"}
-    if extra:
-        raise _Bad(f"unknown key(s) {sorted(extra)}; allowed: region, site")
+    if not value.keys() <= _LOCATION_KEYS:
+        extra = sorted(set(value) - _LOCATION_KEYS)
+        raise _Bad(f"unknown key(s) {extra}; allowed: region, site")
     if "region" in value:
         _region(value["region"], ctx, ev)
     if "site" in value:
@@ -454,8 +477,10 @@ def parse_time(value: Any) -> dt.datetime:
 
 def to_us(moment: dt.datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact integer arithmetic)."""
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (moment - _EPOCH) // _ONE_US
+
+
+_ONE_US = dt.timedelta(microseconds=1)
 
 
 def from_us(us: int) -> dt.datetime:
@@ -463,96 +488,120 @@ def from_us(us: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=us)
 
 
-def validate_event(raw: Any, ctx: ValidationContext = ValidationContext()) -> Event | list[Reason]:
+@dataclass(frozen=True, slots=True)
+class _TypeSpec:
+    """Everything validation needs about one event type, precomputed."""
+
+    checks: dict[str, Check]
+    required: frozenset[str]
+    allowed: str
+    list_form: bool
+
+
+def _type_specs() -> dict[str, tuple[EventType, _TypeSpec]]:
+    out = {}
+    for etype, (required, optional) in SPEC.items():
+        checks = {**_COMMON, **optional, **required}
+        need = frozenset(required) - ({"battery"} if etype in _LIST_FORM else set())
+        out[etype.value] = (
+            etype,
+            _TypeSpec(checks, need, ", ".join(sorted(checks)), etype in _LIST_FORM),
+        )
+    return out
+
+
+_TYPES = _type_specs()
+_KNOWN_TYPES = ", ".join(t.value for t in EventType)
+_DEFAULT_CONTEXT = ValidationContext()
+_RECORDED_AT_REFUSED = (
+    "is stamped by the platform; only a trusted back-fill may carry it "
+    "(battrace ingest --keep-recorded-at)"
+)
+
+
+def validate_event(raw: Any, ctx: ValidationContext = _DEFAULT_CONTEXT) -> Event | list[Reason]:
     """Validate one decoded JSON value; the Event, or one Reason per problem."""
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         return [Reason("(event)", None, "an event must be a JSON object")]
     reasons: list[Reason] = []
-    event_id = raw.get("id")
-    if not isinstance(event_id, str) or not 1 <= len(event_id) <= MAX_ID:
+    get = raw.get
+    event_id = get("id")
+    if type(event_id) is not str or not 0 < len(event_id) <= MAX_ID:
         reasons.append(Reason("id", None, f"must be a string of 1 to {MAX_ID} characters"))
+        event_id = event_id if type(event_id) is str else ""
     elif not event_id.isprintable():
         reasons.append(Reason("id", None, "must not contain control characters"))
-    raw_type = raw.get("type")
-    etype: EventType | None
-    try:
-        etype = EventType(str(raw_type)) if isinstance(raw_type, str) else EventType("")
-    except ValueError:
-        known = ", ".join(t.value for t in EventType)
-        reasons.append(Reason("type", None, f"unknown event type {raw_type!r}; known: {known}"))
-        etype = None
-    reporter = raw.get("reporter")
+    raw_type = get("type")
+    found = _TYPES.get(raw_type) if type(raw_type) is str else None
+    if found is None:
+        reasons.append(
+            Reason("type", None, f"unknown event type {raw_type!r}; known: {_KNOWN_TYPES}")
+        )
+    reporter = get("reporter")
     ev = Event(
-        id=event_id if isinstance(event_id, str) else "",
-        type=etype or EventType.CORRECTION,
-        time=_EPOCH,
-        time_us=0,
-        reporter=reporter if isinstance(reporter, str) else "",
-        payload=raw,
+        event_id,
+        found[0] if found else EventType.CORRECTION,
+        _EPOCH,
+        0,
+        reporter if type(reporter) is str else "",
+        raw,
     )
-    if "time" not in raw:
+    stamp = get("time")
+    if stamp is None:
         reasons.append(Reason("time", None, "is required"))
     else:
         try:
-            ev.time = parse_time(raw["time"])
+            ev.time = parse_time(stamp)
             ev.time_us = to_us(ev.time)
         except _Bad as bad:
             reasons.append(Reason("time", None, bad.message))
-    if "reporter" not in raw:
+    if reporter is None:
         reasons.append(Reason("reporter", None, "is required"))
-    else:
+    elif type(reporter) is not str or not is_uscc(reporter):
         try:
-            _uscc(raw["reporter"], ctx, ev)
+            _uscc(reporter, ctx, ev)
         except _Bad as bad:
             reasons.append(Reason("reporter", None, bad.message))
     if "recorded_at" in raw:
         if not ctx.trusted:
-            reasons.append(
-                Reason(
-                    "recorded_at",
-                    None,
-                    "is stamped by the platform; only a trusted back-fill may carry it "
-                    "(battrace ingest --keep-recorded-at)",
-                )
-            )
+            reasons.append(Reason("recorded_at", None, _RECORDED_AT_REFUSED))
         else:
             try:
                 ev.recorded_at = parse_time(raw["recorded_at"])
             except _Bad as bad:
                 reasons.append(Reason("recorded_at", None, bad.message))
-    if etype is None:
+    if found is None:
         return reasons
-    required, optional = SPEC[etype]
-    for name in required:
-        if name not in raw:
-            if name == "battery" and etype in _LIST_FORM:
-                continue
+    etype, spec = found
+    if not spec.required <= raw.keys():
+        for name in sorted(spec.required - raw.keys()):
             reasons.append(Reason(name, None, f"is required for a {etype.value} event"))
+    checks = spec.checks
     for name, value in raw.items():
-        if name in _ENVELOPE:
-            continue
-        found = required.get(name) or optional.get(name) or _COMMON.get(name)
-        if found is None:
-            allowed = sorted({*required, *optional, *_COMMON})
-            reasons.append(
-                Reason(
-                    name,
-                    None,
-                    f"unknown field for a {etype.value} event; allowed: {', '.join(allowed)}",
+        check = checks.get(name)
+        if check is None:
+            if name not in _ENVELOPE:
+                reasons.append(
+                    Reason(
+                        name,
+                        None,
+                        f"unknown field for a {etype.value} event; allowed: {spec.allowed}",
+                    )
                 )
-            )
             continue
         try:
-            found(value, ctx, ev)
+            check(value, ctx, ev)
         except _Bad as bad:
             reasons.append(Reason(name, bad.rule, bad.message))
-    if etype in _LIST_FORM:
-        has_one, has_many = "battery" in raw, "batteries" in raw
-        if has_one == has_many:
-            reasons.append(Reason("battery", None, "give exactly one of `battery` or `batteries`"))
-    if not reasons:
-        reasons.extend(_cross_field(ev, ctx))
-    return reasons or ev
+    if spec.list_form and ("battery" in raw) == ("batteries" in raw):
+        reasons.append(Reason("battery", None, "give exactly one of `battery` or `batteries`"))
+    if reasons:
+        return reasons
+    ev.key = (ev.reporter, event_id)
+    vin = get("vin")
+    if vin is not None:
+        ev.vin = vin
+    return _cross_field(ev, ctx) or ev
 
 
 def _cross_field(ev: Event, ctx: ValidationContext) -> list[Reason]:

@@ -222,8 +222,7 @@ def _parts_of(ev: Event) -> list[tuple[str, Part]]:
 
 def vin_of(ev: Event) -> str | None:
     """The vehicle the event touches, if any."""
-    vin = ev.payload.get("vin")
-    return vin if isinstance(vin, str) else None
+    return ev.vin
 
 
 def _g(kg: float | int | None) -> int | None:

@@ -51,12 +51,19 @@ def leaf_data_from_canonical(event_json: bytes, *, recorded_at: str, reporter: s
             b'{"event":',
             event_json,
             b',"recorded_at":',
-            canonical_bytes(recorded_at),
+            _json_string(recorded_at),
             b',"reporter":',
-            canonical_bytes(reporter),
+            _json_string(reporter),
             b"}",
         )
     )
+
+
+def _json_string(text: str) -> bytes:
+    """JCS bytes of a string; record times and USCCs need no escaping (the common case)."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return b'"' + text.encode() + b'"'
+    return canonical_bytes(text)
 
 
 def event_leaf_hash(event: Mapping[str, Any], *, recorded_at: str, reporter: str) -> bytes:

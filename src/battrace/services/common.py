@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 
 import orjson
 
 from battrace.domain.events import Event, ValidationContext, from_us, validate_event
 from battrace.domain.registry import Registry, apply_registry_fact
 from battrace.errors import StoreError
+from battrace.ledger.canonical import canonical_bytes
 from battrace.store.rows import StoredEvent
 
 #: China Standard Time: day boundaries of `--as-of` and of working-day clocks
@@ -52,3 +54,17 @@ def end_of_day_us(day: dt.date, tz: dt.tzinfo = CST) -> int:
 def rfc3339(us: int) -> str:
     """Epoch microseconds as RFC 3339 UTC with microseconds (cached: a batch shares one)."""
     return from_us(us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(payload: dict[str, Any], *, plain: bool) -> bytes:
+    """RFC 8785 bytes of an event: orjson with sorted keys when that is exactly JCS, else the
+    reference `ledger.canonical_bytes`.
+
+    `plain`: validation saw only ASCII keys (every key of a validated event other than a
+    correction comes from the fixed vocabulary) and only numbers that orjson writes as RFC 8785
+    does (integers within 2**53, non-integral floats in [1e-4, 1e16)); see
+    `domain.events.Event.plain_numbers`. A test compares both paths on random events.
+    """
+    if plain:
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    return canonical_bytes(payload)

@@ -31,12 +31,12 @@ from battrace.domain.lifecycle import Battery, Vehicle, parts_of, vin_of
 from battrace.domain.registry import Registry
 from battrace.domain.rules import RULES
 from battrace.domain.vocab import EventType
-from battrace.ledger.canonical import CanonicalizationError, canonical_bytes
+from battrace.ledger.canonical import CanonicalizationError
 from battrace.ledger.checkpoint import Checkpoint, sign_checkpoint
-from battrace.ledger.keys import NoteSigner
 from battrace.ledger.documents import leaf_data_from_canonical
+from battrace.ledger.keys import NoteSigner
 from battrace.ledger.merkle import Frontier, leaf_hash
-from battrace.services.common import registry_from, revive, rfc3339
+from battrace.services.common import canonical, registry_from, revive, rfc3339
 from battrace.store.rows import StoredEvent
 from battrace.store.sql import SqlStore
 from battrace.store.writer import Head, Writer
@@ -83,6 +83,13 @@ class EventResult:
         return out
 
 
+def event_leaf(body: bytes, recorded_us: int, reporter: str) -> bytes:
+    """The Merkle leaf hash of an event's canonical bytes, record time and reporter."""
+    return leaf_hash(
+        leaf_data_from_canonical(body, recorded_at=rfc3339(recorded_us), reporter=reporter)
+    )
+
+
 class NoRules:
     """Raise no flags (a store without a policy, e.g. in narrow tests)."""
 
@@ -105,6 +112,7 @@ class _Batch:
         self.dirty_vins: set[str] = set()
         self.findings: list[dict[str, Any]] = []
         self.seen: dict[tuple[str, str], tuple[bytes, int | None, bytes | None]] = {}
+        self.flag_context: FlagContext
 
 
 class Ingestor:
@@ -136,18 +144,32 @@ class Ingestor:
     def ingest(self, raws: Sequence[Any], *, first_index: int = 0) -> list[EventResult]:
         """Ingest one batch in one transaction; a result per input, in order."""
         now = self.clock()
+        return self.commit(raws, self.check(raws, now), now, first_index=first_index)
+
+    def check(self, raws: Sequence[Any], now: dt.datetime) -> list[Event | list[Reason]]:
+        """Field validation of a batch received at `now` (no store access: can run anywhere)."""
         ctx = ValidationContext(
             tables=self.validation.tables,
             applications=self.validation.applications,
             trusted=self.validation.trusted,
             received_at=now,
         )
-        checked: list[Event | list[Reason]] = [
+        return [
             [Reason("(json)", None, f"not valid JSON: {r.message}")]
             if isinstance(r, _BadJson)
             else validate_event(r, ctx)
             for r in raws
         ]
+
+    def commit(
+        self,
+        raws: Sequence[Any],
+        checked: Sequence[Event | list[Reason]],
+        now: dt.datetime,
+        *,
+        first_index: int = 0,
+    ) -> list[EventResult]:
+        """Decide and store a validated batch in one transaction."""
         results: list[EventResult | None] = [None] * len(raws)
         for i, (raw, c) in enumerate(zip(raws, checked, strict=True)):
             if isinstance(c, list):
@@ -186,6 +208,9 @@ class Ingestor:
         now_us: int,
     ) -> None:
         batch = _Batch()
+        batch.flag_context = FlagContext(
+            {}, {}, None, None, registry, from_us(now_us), lambda c: self._lookup(w, batch, c)
+        )
         existing = w.existing(ev.key for _, ev in valid)
         codes = {c for _, ev in valid for c, _ in parts_of(ev)}
         vins = {v for _, ev in valid if (v := vin_of(ev))}
@@ -238,7 +263,9 @@ class Ingestor:
         now_us: int,
     ) -> EventResult:
         try:
-            body = canonical_bytes(ev.payload)
+            body = canonical(
+                ev.payload, plain=ev.plain_numbers and ev.type is not EventType.CORRECTION
+            )
         except CanonicalizationError as exc:
             return EventResult(
                 index, ev.id, ev.reporter, "rejected", [Reason("(event)", None, str(exc))]
@@ -265,17 +292,13 @@ class Ingestor:
         self._apply(batch, decision)
         if decision.registry_changed:
             self._reg_changed = True
-        ctx = FlagContext(
-            before,
-            decision.batteries,
-            v_before,
-            decision.vehicle,
-            registry,
-            from_us(recorded_us),
-            lambda c: self._lookup(w, batch, c),
-        )
+        ctx = batch.flag_context
+        ctx.before, ctx.after, ctx.vehicle_before = before, decision.batteries, v_before
+        ctx.vehicle_after, ctx.registry = decision.vehicle, registry
+        ctx.recorded_at = from_us(recorded_us)
         flags = self.rules.flags(ev, ctx)
-        self._stage_flags(batch, ev, flags, seq, now_us)
+        if flags:
+            self._stage_flags(batch, ev, flags, seq, now_us)
         batch.seen[ev.key] = (body, seq, lh)
         return EventResult(
             index,
@@ -284,7 +307,7 @@ class Ingestor:
             "accepted",
             seq=seq,
             leaf_hash=lh,
-            flags=[f.rule for f in flags],
+            flags=[f.rule for f in flags] if flags else [],
             recorded_at=rfc3339(recorded_us),
         )
 
@@ -535,9 +558,7 @@ class Ingestor:
     def _append(self, batch: _Batch, ev: Event, body: bytes, recorded_us: int) -> tuple[int, bytes]:
         """Give `ev` its leaf: position, hash, completed Merkle nodes; stage its rows."""
         seq = self._frontier.size
-        lh = leaf_hash(
-            leaf_data_from_canonical(body, recorded_at=rfc3339(recorded_us), reporter=ev.reporter)
-        )
+        lh = event_leaf(body, recorded_us, ev.reporter)
         nodes = self._frontier.append(lh)
         p = ev.payload
         primary = p.get("battery") if not ev.type.is_registry else None
@@ -556,9 +577,11 @@ class Ingestor:
                 nodes,
             )
         )
-        for code in dict.fromkeys(c for c, _ in parts_of(ev)):
-            if code != primary:
-                batch.codes.append((code, seq))
+        parts = parts_of(ev)
+        if len(parts) > 1 or (parts and parts[0][0] != primary):
+            for code in dict.fromkeys(c for c, _ in parts):
+                if code != primary:
+                    batch.codes.append((code, seq))
         return seq, lh
 
     def _apply(self, batch: _Batch, decision: Decision) -> None:

@@ -70,6 +70,17 @@ def trace(
     validation: ValidationContext | None = None,
 ) -> Trace:
     """The code's view; NotFound when the log never saw it (by `as_of`, if given)."""
+    with store.session():
+        return _trace(store, code, as_of=as_of, validation=validation)
+
+
+def _trace(
+    store: SqlStore,
+    code: str,
+    *,
+    as_of: dt.date | None,
+    validation: ValidationContext | None,
+) -> Trace:
     rows = store.history(code=code)
     if as_of is not None:
         cutoff = end_of_day_us(as_of)

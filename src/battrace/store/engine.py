@@ -32,7 +32,8 @@ def make_engine(url: str, **kw: Any) -> Engine:
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
-        return create_engine(url, pool_pre_ping=True, **kw)
+        # No pre-ping: it costs a round trip per checkout; stale connections are recycled.
+        return create_engine(url, pool_recycle=1800, **kw)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"cannot use store URL {url!r}: {exc}") from exc
 

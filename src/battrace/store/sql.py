@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, union
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from battrace.domain.lifecycle import Battery, Vehicle
@@ -41,6 +42,9 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._session: ContextVar[Connection | None] = ContextVar(
+            f"battrace_session_{id(self)}", default=None
+        )
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -75,6 +79,28 @@ class SqlStore:
         self.engine.dispose()
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Run the reads inside on one connection (one checkout, one snapshot on PostgreSQL)."""
+        if self._session.get() is not None:
+            yield
+            return
+        with self.engine.connect() as conn:
+            token = self._session.set(conn)
+            try:
+                yield
+            finally:
+                self._session.reset(token)
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        conn = self._session.get()
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.connect() as fresh:
+            yield fresh
+
+    @contextmanager
     def writer(self) -> Iterator[Writer]:
         """A write transaction with the log head locked; commits on success."""
         raw = self.engine.raw_connection()
@@ -94,13 +120,13 @@ class SqlStore:
     # ------------------------------------------------------------ reads
     def tree_size(self) -> int:
         """Number of leaves in the log."""
-        with self.engine.connect() as c:
+        with self._connect() as c:
             return int(c.execute(select(log_head.c.tree_size)).scalar_one())
 
     def battery(self, code: str) -> Battery | None:
         """The current state of one code."""
         cols = [batteries.c[n] for n in BATTERY_COLUMNS]
-        with self.engine.connect() as c:
+        with self._connect() as c:
             row = c.execute(select(*cols).where(batteries.c.code == code)).first()
         return battery_from_row(row) if row else None
 
@@ -110,13 +136,13 @@ class SqlStore:
         """Codes whose parent (components) or successor (inputs) is the given code."""
         col = batteries.c.parent if parent is not None else batteries.c.successor
         key = parent if parent is not None else successor
-        with self.engine.connect() as c:
+        with self._connect() as c:
             return sorted(c.execute(select(batteries.c.code).where(col == key)).scalars())
 
     def vehicle(self, vin: str) -> Vehicle | None:
         """The current state of one vehicle."""
         cols = [vehicles.c[n] for n in VEHICLE_COLUMNS]
-        with self.engine.connect() as c:
+        with self._connect() as c:
             row = c.execute(select(*cols).where(vehicles.c.vin == vin)).first()
         return vehicle_from_row(row) if row else None
 
@@ -134,7 +160,7 @@ class SqlStore:
         else:
             q = select(*cols, withdrawals.c.correction_seq).where(events.c.vin == vin)
         q = q.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
-        with self.engine.connect() as c:
+        with self._connect() as c:
             rows = c.execute(q).all()
         out = [(stored_event(r[:-1]), r[-1]) for r in rows]
         return sorted(out, key=lambda x: (x[0].time_us, x[0].seq))
@@ -143,7 +169,7 @@ class SqlStore:
         """Stored events by log position."""
         cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
         out: dict[int, StoredEvent] = {}
-        with self.engine.connect() as c:
+        with self._connect() as c:
             for i in range(0, len(seqs), 500):
                 chunk = list(seqs[i : i + 500])
                 for r in c.execute(select(*cols).where(events.c.seq.in_(chunk))):
@@ -152,7 +178,7 @@ class SqlStore:
 
     def counts(self) -> dict[str, Any]:
         """Quick totals: events, batteries by state, withdrawn events, checkpoints."""
-        with self.engine.connect() as c:
+        with self._connect() as c:
             by_state: dict[str, int] = dict(
                 c.execute(select(batteries.c.state, func.count()).group_by(batteries.c.state)).all()
             )
@@ -169,7 +195,7 @@ class SqlStore:
 
     def is_live(self, seq: int) -> bool:
         """True while no correction has withdrawn the event at `seq`."""
-        with self.engine.connect() as c:
+        with self._connect() as c:
             return not c.execute(
                 select(exists().where(and_(withdrawals.c.target_seq == seq)))
             ).scalar_one()
@@ -185,7 +211,7 @@ class SqlStore:
             .where(~exists().where(withdrawals.c.target_seq == events.c.seq))
             .order_by(events.c.seq)
         )
-        with self.engine.connect() as c:
+        with self._connect() as c:
             return [stored_event(r) for r in c.execute(q)]
 
     # ------------------------------------------------------------ transparency log
@@ -196,7 +222,7 @@ class SqlStore:
         wanted = {i: completing_leaf(i[0], i[1]) if i[0] else i[1] for i in ids}
         seqs = sorted(set(wanted.values()))
         rows: dict[int, tuple[bytes, bytes]] = {}
-        with self.engine.connect() as c:
+        with self._connect() as c:
             for k in range(0, len(seqs), 500):
                 chunk = seqs[k : k + 500]
                 q = select(events.c.seq, events.c.leaf_hash, events.c.nodes).where(
@@ -228,25 +254,31 @@ class SqlStore:
             q = q.order_by(checkpoints.c.tree_size.desc()).limit(1)
         else:
             q = q.order_by(checkpoints.c.tree_size)
-        with self.engine.connect() as c:
+        with self._connect() as c:
             return list(c.execute(q).all())
 
     def event_by_key(self, reporter: str, event_id: str) -> StoredEvent | None:
         """One stored event by its idempotency key."""
         cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
         q = select(*cols).where(events.c.event_id == event_id, events.c.reporter == reporter)
-        with self.engine.connect() as c:
+        with self._connect() as c:
             row = c.execute(q).first()
         return stored_event(row) if row else None
 
     def log_rows(self, start: int = 0, chunk: int = 20_000) -> Iterator[tuple[Any, ...]]:
         """Every log row (seq, reporter, recorded_us, payload, leaf_hash, nodes) in order."""
-        cols = (events.c.seq, events.c.reporter, events.c.recorded_us, events.c.payload,
-                events.c.leaf_hash, events.c.nodes)  # fmt: skip
+        cols = (
+            events.c.seq,
+            events.c.reporter,
+            events.c.recorded_us,
+            events.c.payload,
+            events.c.leaf_hash,
+            events.c.nodes,
+        )
         last = start - 1
         while True:
             q = select(*cols).where(events.c.seq > last).order_by(events.c.seq).limit(chunk)
-            with self.engine.connect() as c:
+            with self._connect() as c:
                 rows = c.execute(q).all()
             if not rows:
                 return
@@ -255,6 +287,6 @@ class SqlStore:
 
     def head(self) -> tuple[int, bytes]:
         """The log head's tree size and saved frontier."""
-        with self.engine.connect() as c:
+        with self._connect() as c:
             size, frontier = c.execute(select(log_head.c.tree_size, log_head.c.frontier)).one()
         return int(size), bytes(frontier)

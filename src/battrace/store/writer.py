@@ -318,7 +318,8 @@ class Writer:
         if self._exec("SELECT 1 FROM checkpoints WHERE tree_size = ?", (size,)).fetchone():
             return False
         self._exec(
-            "INSERT INTO checkpoints (tree_size, root_hash, timestamp_us, note) VALUES (?, ?, ?, ?)",
+            "INSERT INTO checkpoints (tree_size, root_hash, timestamp_us, note) "
+            "VALUES (?, ?, ?, ?)",
             (size, root, timestamp_us, note),
         )
         return True

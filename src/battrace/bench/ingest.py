@@ -1,0 +1,253 @@
+"""Ingest throughput against the raw insert rate of the same engine, trace latency, memory.
+
+The raw baseline writes rows of the same width into a table with the same keys as `events`
+(primary key, unique idempotency key, the code and VIN indexes) with plain batched inserts
+(SQLite `executemany`) or binary `COPY` (PostgreSQL), measured in the same run; ingest does
+everything an accepted event costs: parsing, validation, custody and state machine,
+compliance flags, canonical JSON, Merkle leaf and nodes, projections, a signed checkpoint per
+batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from battrace import bootstrap
+from battrace.bench._report import Figure
+from battrace.bench.data import lifecycle_lines, write_jsonl
+from battrace.config import Settings
+from battrace.identity import DEFAULT_TABLES
+from battrace.ledger.keys import init_key_dir
+from battrace.services.ingest_file import ingest_file
+from battrace.services.trace import trace
+from battrace.store.schema import events
+
+PACKS = {"small": 20_000, "medium": 200_000, "large": 2_000_000}
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BATCH = 2000
+
+
+@contextmanager
+def pg_schema(url: str = PG_URL) -> Iterator[str | None]:
+    """A throw-away schema on the PostgreSQL server (None when the server is unreachable)."""
+    import psycopg
+
+    plain = url.replace("+psycopg", "")
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(plain, autocommit=True, connect_timeout=3) as c:
+            c.execute(f"CREATE SCHEMA {schema}")
+    except psycopg.Error:
+        yield None
+        return
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def raw_rows(path: Path) -> list[tuple[Any, ...]]:
+    """Rows of the events table's width built from the file (not timed)."""
+    rows = []
+    with path.open("rb") as fh:
+        for seq, line in enumerate(fh):
+            e = orjson.loads(line)
+            rows.append(
+                (
+                    seq,
+                    e["reporter"],
+                    e["id"],
+                    e["type"],
+                    e.get("battery"),
+                    e.get("vin"),
+                    seq,
+                    seq,
+                    line.decode().rstrip("\n"),
+                    os.urandom(32),
+                    b"",
+                )
+            )
+    return rows
+
+
+def raw_rate(url: str, rows: list[tuple[Any, ...]]) -> float:
+    """Rows/s of plain batched inserts (SQLite) or binary COPY (PostgreSQL), same keys."""
+    md = sa.MetaData()
+    raw = events.to_metadata(md, name="raw_events")
+    for ix in list(raw.indexes):  # index names must not clash with the real table's
+        ix.name = f"raw_{ix.name}"
+    engine = sa.create_engine(url)
+    md.create_all(engine)
+    cols = [c.name for c in raw.columns]
+    dbapi = engine.raw_connection()
+    conn = dbapi.driver_connection
+    try:
+        t0 = time.perf_counter()
+        if engine.dialect.name == "sqlite":
+            conn.isolation_level = None
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            marks = ",".join("?" * len(cols))
+            for i in range(0, len(rows), BATCH):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(f"INSERT INTO raw_events VALUES ({marks})", rows[i : i + BATCH])
+                conn.execute("COMMIT")
+        else:
+            cur = conn.cursor()
+            types = [
+                "int8",
+                "text",
+                "text",
+                "text",
+                "text",
+                "text",
+                "int8",
+                "int8",
+                "text",
+                "bytea",
+                "bytea",
+            ]
+            for i in range(0, len(rows), BATCH):
+                with cur.copy(
+                    f"COPY raw_events ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
+                ) as cp:
+                    cp.set_types(types)
+                    for r in rows[i : i + BATCH]:
+                        cp.write_row(r)
+                conn.commit()
+        elapsed = time.perf_counter() - t0
+    finally:
+        dbapi.close()
+        engine.dispose()
+    return len(rows) / elapsed
+
+
+def ingest_rate(url: str, path: Path, keys: Path) -> tuple[float, int]:
+    """Events/s of `battrace ingest` in process (trusted back-fill keeps the record times)."""
+    settings = Settings(database_url=url, key_dir=keys)
+    store = bootstrap.open_store(settings, create=True)
+    ingestor = bootstrap.make_ingestor(settings, store, trusted=True)
+    t0 = time.perf_counter()
+    tally = ingest_file(ingestor, path, batch_size=BATCH)
+    elapsed = time.perf_counter() - t0
+    store.close()
+    if tally.rejected:
+        raise RuntimeError(f"benchmark data was rejected ({tally.rejected} events)")
+    return tally.accepted / elapsed, tally.accepted
+
+
+def trace_latency(url: str, packs: int, samples: int = 2000) -> tuple[float, float]:
+    """p50 and p99 (ms) of `trace` for random codes, in process."""
+    store = bootstrap.open_store(Settings(database_url=url))
+    enc = DEFAULT_TABLES.encode_date
+    rng = random.Random(7)
+    start = dt.date(2018, 1, 2)
+    times = []
+    for _ in range(samples):
+        i = rng.randrange(packs)
+        day = start + dt.timedelta(days=i // 2000)
+        code = f"001PB01TRACE01{enc(day)}{i % 2000 + 1:07d}"
+        t0 = time.perf_counter()
+        trace(store, code)
+        times.append((time.perf_counter() - t0) * 1000)
+    store.close()
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99) - 1]
+
+
+def peak_memory_mb(url: str, path: Path, keys: Path) -> float:
+    """Peak RSS (MB) of a `battrace ingest` process on the file."""
+    env = dict(os.environ, BATTRACE_DATABASE_URL=url, BATTRACE_KEY_DIR=str(keys))
+    script = (
+        "import resource, sys\n"
+        "from battrace.cli import app\n"
+        "sys.argv = ['battrace', 'ingest', sys.argv[1], '--keep-recorded-at']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.strip().splitlines()[-1]) / 1024
+
+
+def run(scale: str = "small") -> list[Figure]:
+    """All ingest figures at a scale (SQLite always; PostgreSQL when reachable)."""
+    packs = PACKS[scale]
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="battrace-bench-") as tmp:
+        work = Path(tmp)
+        path = work / "events.jsonl"
+        n = write_jsonl(path, lifecycle_lines(packs))
+        keys = work / "keys"
+        init_key_dir(keys, "bench.example/log")
+        rows = raw_rows(path)
+        backends = [("SQLite", f"sqlite:///{work / 'ingest.db'}", f"sqlite:///{work / 'raw.db'}")]
+        with pg_schema() as pg, pg_schema() as pg_raw:
+            if pg is not None and pg_raw is not None:
+                backends.append(("PostgreSQL", pg, pg_raw))
+            for name, url, raw_url in backends:
+                raw = raw_rate(raw_url, rows)
+                rate, accepted = ingest_rate(url, path, keys)
+                ratio = rate / raw
+                figures += [
+                    Figure(
+                        f"ingest {name}",
+                        "raw insert rate (same keys)",
+                        raw,
+                        "rows/s",
+                        note=f"{n:,} rows",
+                    ),
+                    Figure(
+                        f"ingest {name}",
+                        "ingest with full validation",
+                        rate,
+                        "events/s",
+                        note=f"{accepted:,} events",
+                    ),
+                    Figure(
+                        f"ingest {name}", "ingest / raw", ratio * 100, "%", ">= 30 %", ratio >= 0.30
+                    ),
+                ]
+                p50, p99 = trace_latency(url, packs)
+                figures += [
+                    Figure(f"trace {name}", "trace p50", p50, "ms", note=f"{n:,} events"),
+                    Figure(f"trace {name}", "trace p99", p99, "ms", "<= 5 ms", p99 <= 5),
+                ]
+        del rows
+        mem_url = f"sqlite:///{work / 'mem.db'}"
+        bootstrap.open_store(Settings(database_url=mem_url), create=True).close()
+        mb = peak_memory_mb(mem_url, path, keys)
+        size_mb = path.stat().st_size / 1e6
+        figures.append(
+            Figure(
+                "ingest SQLite",
+                "peak memory (RSS)",
+                mb,
+                "MB",
+                "<= 300 MB",
+                mb <= 300,
+                f"file of {size_mb:,.0f} MB",
+            )
+        )
+    return figures
