@@ -7,12 +7,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from battrace.bench import identity, ingest
+from battrace.bench import identity, ingest, ledger
 from battrace.bench._report import Figure, machine, markdown
 
 SUITES: dict[str, Callable[[str], list[Figure]]] = {
     "identity": identity.run,
     "ingest": ingest.run,
+    "ledger": ledger.run,
 }
 
 

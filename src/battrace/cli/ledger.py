@@ -33,6 +33,7 @@ from battrace.errors import InvalidInput
 from battrace.services import log as log_service
 from battrace.services.ingest import EventResult
 from battrace.services.ingest_file import DEFAULT_BATCH, Tally, ingest_file
+from battrace.services.rebuild import rebuild as rebuild_projections
 from battrace.services.trace import trace as trace_code
 from battrace.services.trace import vehicle_view
 from battrace.store import migrate
@@ -259,3 +260,23 @@ def _day(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"--as-of {text!r}: a date written YYYY-MM-DD is expected") from None
+
+
+def rebuild(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+    """Recompute every projection (states, vehicles, registry) from the log alone."""
+    with translated_errors():
+        s = settings(db)
+        store = bootstrap.open_store(s)
+        with console.status("folding the log …"):
+            report = rebuild_projections(store)
+        store.close()
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console.print(
+            f"rebuilt from {report.events:,} events: {report.batteries:,} codes, "
+            f"{report.vehicles:,} vehicles"
+        )
+        for misfit in report.misfits:
+            err_console.print(f"[red]misfit[/] {misfit}", markup=False)
+    raise typer.Exit(1 if report.misfits else 0)
