@@ -79,7 +79,7 @@ def decide(
         )
     allowed = REPORTER_ROLES.get(ev.type)
     roles = registry.roles_of(ev.reporter)
-    if allowed and not roles & allowed:
+    if allowed and roles.isdisjoint(allowed):
         return Decision(
             [
                 Reason(

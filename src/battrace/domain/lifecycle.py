@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from battrace.domain.events import Event, Reason
 from battrace.domain.registry import Registry
-from battrace.domain.vocab import EventType, Role, State
+from battrace.domain.vocab import ENDED_STATES, EventType, Role, State
 
 T = EventType
 S = State
@@ -248,7 +248,8 @@ def advance_code(
     tr = TRANSITIONS[(t, part)]
     fld = _field_of(part)
     state = b.state if b is not None else None
-    if b is not None and b.state.ended and not (t is T.DISPOSED and state in tr.sources):
+    if state in ENDED_STATES and not (t is T.DISPOSED and state in tr.sources):
+        assert b is not None
         return [_ended(b, fld)]
     if state is S.IN_PACK and part is not Part.PART:
         return [
@@ -290,15 +291,18 @@ def advance_code(
     )
 
 
+_FIELDS = {
+    Part.SUBJECT: "battery",
+    Part.COMPONENT: "components",
+    Part.OLD: "removed",
+    Part.PRESENT: "batteries_present",
+    Part.INPUT: "inputs",
+    Part.PART: "parts",
+}
+
+
 def _field_of(part: Part) -> str:
-    return {
-        Part.SUBJECT: "battery",
-        Part.COMPONENT: "components",
-        Part.OLD: "removed",
-        Part.PRESENT: "batteries_present",
-        Part.INPUT: "inputs",
-        Part.PART: "parts",
-    }[part]
+    return _FIELDS[part]
 
 
 def _ended(b: Battery, fld: str) -> Reason:

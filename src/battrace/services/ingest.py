@@ -357,9 +357,13 @@ class Ingestor:
         before = {c: batch.batteries.get(c) for c, _ in parts}
         vin = vin_of(ev)
         v_before = batch.vehicles.get(vin) if vin else None
-        late = any(b is not None and b.last_us > ev.time_us for b in before.values()) or (
-            v_before is not None and v_before.last_us > ev.time_us
-        )
+        t = ev.time_us
+        late = v_before is not None and v_before.last_us > t
+        if not late:
+            for b in before.values():
+                if b is not None and b.last_us > t:
+                    late = True
+                    break
         if late:
             return self._decide_late(w, registry, batch, ev, seq)
         decision = decide(ev, before=before, vehicle=v_before, registry=registry)
