@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from battrace.cli import code, keys, ledger, log, proofs
+from battrace.cli import code, keys, ledger, log, proofs, sim
 
 app = typer.Typer(
     name="battrace",
@@ -19,6 +19,7 @@ app.command("ingest")(ledger.ingest)
 app.command("trace")(ledger.trace)
 app.command("vehicle")(ledger.vehicle)
 app.command("rebuild")(ledger.rebuild)
+app.command("simulate")(sim.simulate)
 app.command("checkpoint")(log.checkpoint)
 app.command("verify")(log.verify)
 app.command("receipt")(log.receipt)

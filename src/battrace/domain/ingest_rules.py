@@ -143,10 +143,13 @@ class IngestRules:
         ]
 
     def qualified_processor(self, ev: Event, ctx: FlagContext) -> list[Flag]:
-        """Reprocessing without a reprocessing qualification, recycling without a recycling one."""
+        """Reprocessing without a reprocessing qualification, recycling without a recycling one
+        (dismantling is part of either: a reprocessor takes packs apart to reuse modules)."""
         scope = Scope.REPROCESSING if ev.type is T.REPROCESSED else Scope.RECYCLING
         day = self.policy.local_date(ev.time)
         if ctx.registry.qualified(ev.reporter, day, scope):
+            return []
+        if ev.type is T.DISMANTLED and ctx.registry.qualified(ev.reporter, day):
             return []
         codes = tuple(ev.payload.get("inputs") or [ev.payload["battery"]])
         return [

@@ -443,6 +443,7 @@ def _effect(
             nb.obligated = maker
     elif part is Part.OLD or t is T.REMOVED:
         nb.holder, nb.vin, nb.retired = reporter, None, True
+        nb.since_us = ev.time_us  # out of the vehicle now: the next clock starts here
     elif part is Part.PRESENT:
         nb.holder, nb.retired = reporter, True  # stays linked to the VIN until removed
     elif t is T.COLLECTED:

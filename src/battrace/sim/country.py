@@ -69,10 +69,6 @@ PREFECTURES: tuple[tuple[str, float], ...] = (
 )
 #: Province codes used to make up further prefectures (`PP` + `CC` + `00`) beyond the list.
 _PROVINCES = ("13", "14", "21", "23", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44")
-#: Regulator, enterprises and qualifications are on record from this moment.
-REGISTRY_DAY = dt.date(2017, 11, 1)
-#: Qualified utilisers' default start (their white-list entry).
-QUALIFIED_FROM = dt.date(2017, 1, 1)
 _WMI = ("LSV", "LFV", "LGX", "LB3", "LVG", "LNB", "LRW", "LJ1", "LDC", "LZW", "LGB", "LSG")
 _MFR_ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 
@@ -163,6 +159,8 @@ class Country:
     unassigned: list[str] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)
     outlets_for: dict[tuple[str, str], list[Outlet]] = field(default_factory=dict)
+    #: the registry goes on record on this day (before the first production)
+    registry_day: dt.date = dt.date(2017, 9, 1)
 
     def firms(self) -> list[Firm]:
         """Every enterprise after the regulator, in registration order."""
@@ -179,7 +177,7 @@ class Country:
 
         def fact(kind: str, **fields: Any) -> None:
             minute = len(out)
-            t = at(REGISTRY_DAY, 8 + minute // 60, minute % 60)
+            t = at(self.registry_day, 8 + minute // 60, minute % 60)
             out.append(event(kind, f"reg-{len(out) + 1}", t, reg, **fields))
 
         for firm in [self.regulator, *self.firms()]:
@@ -255,11 +253,21 @@ class _Ids:
 
 
 def build_country(
-    rng: random.Random, *, regions: int, violation_rate: float, automakers: int = 10
+    rng: random.Random,
+    *,
+    regions: int,
+    violation_rate: float,
+    first_year: int = 2018,
+    automakers: int = 10,
 ) -> Country:
     """A reproducible country with `regions` prefectures (see docs/simulator.md)."""
     if regions < 1:
         raise ValueError("at least one region is needed")
+    qualified_from = dt.date(first_year - 1, 1, 1)
+    late_listed = (
+        dt.date(max(first_year + 2, 2020), 7, 1),
+        dt.date(max(first_year + 3, 2021), 1, 1),
+    )
     pref = prefectures(regions)
     codes = [c for c, _ in pref]
     weights = [w for _, w in pref]
@@ -325,13 +333,13 @@ def build_country(
         ]
         rng.shuffle(sellers)
         for k in range(0, len(sellers), 3):
-            o = firm(f"Outlet {c}-{k // 3 + 1}", "outlet", c)
-            outlets.append(Outlet(o, c, frozenset(sellers[k : k + 3])))
+            of = firm(f"Outlet {c}-{k // 3 + 1}", "outlet", c)
+            outlets.append(Outlet(of, c, frozenset(sellers[k : k + 3])))
     n_rep = max(3, regions // 4)
     reprocessors = [
         Utiliser(
             firm(f"Reprocessor {k + 1:02d}", "reprocessor", rng.choice(codes)),
-            QUALIFIED_FROM if k != 1 else dt.date(2020, 7, 1),
+            qualified_from if k != 1 else late_listed[0],
             prefix(),
         )
         for k in range(n_rep)
@@ -343,7 +351,7 @@ def build_country(
     recyclers = [
         Utiliser(
             firm(f"Recycler {k + 1:02d}", "recycler", rng.choice(codes)),
-            QUALIFIED_FROM if k != 1 else dt.date(2021, 1, 1),
+            qualified_from if k != 1 else late_listed[1],
         )
         for k in range(n_rec)
     ]
@@ -356,7 +364,7 @@ def build_country(
     recyclers += [
         Utiliser(firm(f"Workshop {k + 1}", "recycler", rng.choice(codes)), None) for k in range(2)
     ]
-    unassigned = []
+    unassigned: list[str] = []
     while len(unassigned) < 8:
         p = "Z" + "".join(rng.choice(_MFR_ALPHABET) for _ in range(2))
         if p not in used_prefixes:
@@ -376,6 +384,7 @@ def build_country(
         recyclers=recyclers,
         uncovered=uncovered,
         unassigned=unassigned,
+        registry_day=dt.date(first_year - 1, 9, 1),
     )
     country.roles = {f.uscc: f.role for f in [regulator, *country.firms()]}
     for o in outlets:
