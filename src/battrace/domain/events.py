@@ -90,6 +90,8 @@ class Event:
     #: every number is one that plain JSON writers print exactly as RFC 8785 does (integers
     #: within 2**53, non-integral floats in [1e-4, 1e16)); validators clear it otherwise
     plain_numbers: bool = True
+    #: some float is integral (350.0): plain writers print it as 350.0, RFC 8785 as 350
+    integral_floats: bool = False
 
     @property
     def battery(self) -> str | None:
@@ -235,7 +237,12 @@ def _note_number(value: float | int, ev: Event) -> None:
     if type(value) is int:
         if not -_MAX_EXACT <= value <= _MAX_EXACT:
             ev.plain_numbers = False
-    elif value.is_integer() or not 1e-4 <= abs(value) < 1e16:
+    elif value.is_integer():
+        if abs(value) <= _MAX_EXACT:
+            ev.integral_floats = True
+        else:
+            ev.plain_numbers = False
+    elif not 1e-4 <= abs(value) < 1e16:
         ev.plain_numbers = False
 
 

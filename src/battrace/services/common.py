@@ -53,18 +53,31 @@ def end_of_day_us(day: dt.date, tz: dt.tzinfo = CST) -> int:
 @lru_cache(maxsize=4096)
 def rfc3339(us: int) -> str:
     """Epoch microseconds as RFC 3339 UTC with microseconds (cached: a batch shares one)."""
-    return from_us(us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return from_us(us).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-def canonical(payload: dict[str, Any], *, plain: bool) -> bytes:
+def canonical(payload: dict[str, Any], *, plain: bool, integral_floats: bool = False) -> bytes:
     """RFC 8785 bytes of an event: orjson with sorted keys when that is exactly JCS, else the
     reference `ledger.canonical_bytes`.
 
     `plain`: validation saw only ASCII keys (every key of a validated event other than a
     correction comes from the fixed vocabulary) and only numbers that orjson writes as RFC 8785
-    does (integers within 2**53, non-integral floats in [1e-4, 1e16)); see
+    does, once integral floats (`integral_floats`) are written as integers; see
     `domain.events.Event.plain_numbers`. A test compares both paths on random events.
     """
     if plain:
-        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(
+            _integral(payload) if integral_floats else payload, option=orjson.OPT_SORT_KEYS
+        )
     return canonical_bytes(payload)
+
+
+def _integral(obj: Any) -> Any:
+    """A copy with integral floats as ints (RFC 8785 writes 350.0 as 350)."""
+    if isinstance(obj, float):
+        return int(obj) if obj.is_integer() else obj
+    if isinstance(obj, dict):
+        return {k: _integral(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_integral(v) for v in obj]
+    return obj

@@ -264,7 +264,9 @@ class Ingestor:
     ) -> EventResult:
         try:
             body = canonical(
-                ev.payload, plain=ev.plain_numbers and ev.type is not EventType.CORRECTION
+                ev.payload,
+                plain=ev.plain_numbers and ev.type is not EventType.CORRECTION,
+                integral_floats=ev.integral_floats,
             )
         except CanonicalizationError as exc:
             return EventResult(

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from battrace.services.ingest import EventResult, Ingestor
 
-DEFAULT_BATCH = 2000
+DEFAULT_BATCH = 5000
 
 
 @dataclass
