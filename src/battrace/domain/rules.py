@@ -270,11 +270,15 @@ CATALOGUE: tuple[Rule, ...] = (
         M,
         "漏报",
         "missing report",
-        "溯源信息上报时限",
-        "reporting deadlines",
-        "{enterprise} 未在 {limit} 个工作日内上报 {code} 的「{next_step_zh}」（自 {since}）",
-        "{enterprise} has not reported the {next_step} of {code} within {limit} working "
-        "days (since {since})",
+        "溯源信息上报时限（政策文件 missing_report_wd）；" + MEASURES_ZH + "：全生命周期溯源",
+        "reporting deadlines (policy missing_report_wd); "
+        + MEASURES_EN
+        + ": full-lifecycle traceability",
+        "{enterprise_name} 未上报 {code} 的「{next_step_zh}」：自 {since} 起已 {working_days} "
+        "个工作日（截至 {as_of}），超过 {limit} 个工作日时限（截止 {deadline}）{calendar_note_zh}",
+        "{enterprise_name} has not reported the {next_step} of {code}: {working_days} working "
+        "days since {since} by {as_of}, beyond the {limit} working-day limit (due {deadline})"
+        "{calendar_note}",
     ),
     _rule(
         "BT-022",
@@ -284,12 +288,12 @@ CATALOGUE: tuple[Rule, ...] = (
         M,
         "电池失联",
         "silent battery",
-        MEASURES_ZH + "：全生命周期溯源",
-        MEASURES_EN + ": full-lifecycle traceability",
-        "废旧电池 {code} 自 {last_day} 起已 {days} 天无任何记录（持有人 {holder}），"
-        "疑似流入非正规渠道",
-        "used battery {code} has had no event for {days} days since {last_day} (holder "
-        "{holder}): lost to informal channels?",
+        MEASURES_ZH + "：全生命周期溯源；严禁非法拆解",
+        MEASURES_EN + ": full-lifecycle traceability; illegal dismantling is prohibited",
+        "废旧电池 {code}（{state_zh}，持有人 {holder_name}）自 {last_day} 起已 {days} 天无任何记录"
+        "（截至 {as_of}，限 {limit} 天），疑似流入非正规渠道",
+        "used battery {code} ({state}, holder {holder_name}) has had no event for {days} days "
+        "since {last_day} by {as_of} (limit {limit} days): lost to informal channels?",
     ),
     _rule(
         "BT-023",
@@ -301,12 +305,13 @@ CATALOGUE: tuple[Rule, ...] = (
         "mass balance",
         MEASURES_ZH + "：严禁非法拆解",
         MEASURES_EN + ": illegal dismantling is prohibited",
-        "{enterprise} 在 {period} 收到 {received_kg} kg，处理 {processed_kg} kg，"
-        "发出 {shipped_kg} kg，库存 {stock_kg} kg，"
-        "差额 {gap_kg} kg（{gap_pct}%）超出容差 {tolerance_pct}%",
-        "{enterprise} received {received_kg} kg in {period} but processed {processed_kg} kg, "
-        "shipped {shipped_kg} kg and holds {stock_kg} kg: {gap_kg} kg ({gap_pct} %) "
-        "unaccounted, beyond the {tolerance_pct} % tolerance",
+        "{enterprise_name} {period} 接收的废旧电池 {received_kg} kg 中："
+        "申报处理 {processed_kg} kg，发出 {shipped_kg} kg，库存 {stock_kg} kg，"
+        "差额 {gap_kg} kg（{gap_pct}%），超出容差 {tolerance_pct}%（截至 {as_of}）",
+        "of the {received_kg} kg of used batteries {enterprise_name} received in {period}, it "
+        "declared {processed_kg} kg processed, shipped {shipped_kg} kg and holds {stock_kg} kg: "
+        "{gap_kg} kg ({gap_pct} %) unaccounted for, beyond the {tolerance_pct} % tolerance "
+        "(as of {as_of})",
     ),
     _rule(
         "BT-024",
@@ -318,9 +323,10 @@ CATALOGUE: tuple[Rule, ...] = (
         "outlet coverage",
         MEASURES_ZH + "：汽车生产企业应在销售地级行政区设立回收服务网点",
         MEASURES_EN + ": automakers run recycling outlets in every prefecture where they sell",
-        "{enterprise} 在 {region} 销售了 {vehicles} 辆车，但无回收服务网点",
-        "{enterprise} sold {vehicles} vehicles in region {region} but has no recycling "
-        "service outlet there",
+        "{enterprise_name} 在地级行政区 {region} 销售了 {vehicles} 辆车（{first_sold} 至 "
+        "{last_sold}），但该地区没有为其服务的已登记回收服务网点",
+        "{enterprise_name} sold {vehicles} vehicles in prefecture {region} ({first_sold} to "
+        "{last_sold}) but no registered recycling service outlet there serves it",
     ),
     _rule(
         "BT-025",
@@ -332,9 +338,10 @@ CATALOGUE: tuple[Rule, ...] = (
         "reporting quality",
         "溯源信息上报时限",
         "reporting deadlines",
-        "{enterprise}：按时上报 {on_time_pct}%，无缺口生命周期 {complete_pct}%",
-        "{enterprise}: {on_time_pct} % of events on time, {complete_pct} % of lifecycles "
-        "without gaps",
+        "{enterprise_name}：{reportable} 条限时上报事件中按时 {on_time_pct}%；"
+        "{lifecycles} 个经手编码中无缺口 {complete_pct}%（截至 {as_of}）",
+        "{enterprise_name}: {on_time_pct} % of {reportable} time-limited events on time; "
+        "{complete_pct} % of {lifecycles} codes in its hands without gaps (as of {as_of})",
     ),
 )
 
