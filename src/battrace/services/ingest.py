@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -33,13 +32,16 @@ from battrace.domain.rules import RULES
 from battrace.domain.vocab import EventType
 from battrace.ledger.canonical import CanonicalizationError
 from battrace.ledger.checkpoint import Checkpoint, sign_checkpoint
-from battrace.ledger.documents import leaf_data_from_canonical
 from battrace.ledger.keys import NoteSigner
-from battrace.ledger.merkle import Frontier, leaf_hash
+from battrace.ledger.merkle import Frontier
+from battrace.services.batch import BadJson, Batch, EventResult, NoRules, event_leaf, ident
 from battrace.services.common import canonical, registry_from, revive, rfc3339
+from battrace.services.corrections import correct
 from battrace.store.rows import StoredEvent
 from battrace.store.sql import SqlStore
 from battrace.store.writer import Head, Writer
+
+__all__ = ["Clock", "EventResult", "Ingestor", "event_leaf", "utc_now"]
 
 Clock = Callable[[], dt.datetime]
 
@@ -47,72 +49,6 @@ Clock = Callable[[], dt.datetime]
 def utc_now() -> dt.datetime:
     """The platform's clock (the one place ingest reads the time; tests pass their own)."""
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(slots=True)
-class EventResult:
-    """What happened to one submitted event."""
-
-    index: int
-    id: str | None
-    reporter: str | None
-    status: str  # accepted | rejected | duplicate
-    reasons: list[Reason] = field(default_factory=list)
-    #: leaf index in the log (accepted, or the stored original of a duplicate)
-    seq: int | None = None
-    leaf_hash: bytes | None = None
-    #: ids of rules this event raised findings for
-    flags: list[str] = field(default_factory=list)
-    #: the platform's record time (accepted events)
-    recorded_at: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The result object of `battrace ingest --json`."""
-        out: dict[str, Any] = {
-            "id": self.id,
-            "reporter": self.reporter,
-            "status": self.status,
-            "reasons": [r.as_dict() for r in self.reasons],
-        }
-        if self.seq is not None:
-            out["leaf_index"] = self.seq
-        if self.leaf_hash is not None:
-            out["leaf_hash"] = self.leaf_hash.hex()
-        if self.flags:
-            out["flags"] = self.flags
-        return out
-
-
-def event_leaf(body: bytes, recorded_us: int, reporter: str) -> bytes:
-    """The Merkle leaf hash of an event's canonical bytes, record time and reporter."""
-    return leaf_hash(
-        leaf_data_from_canonical(body, recorded_at=rfc3339(recorded_us), reporter=reporter)
-    )
-
-
-class NoRules:
-    """Raise no flags (a store without a policy, e.g. in narrow tests)."""
-
-    policy_version = "none"
-
-    def flags(self, ev: Event, ctx: FlagContext) -> list[Flag]:
-        """No findings."""
-        return []
-
-
-class _Batch:
-    """Rows staged by one transaction, and the projection overlay they imply."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[Any, ...]] = []
-        self.codes: list[tuple[str, int]] = []
-        self.batteries: dict[str, Battery | None] = {}
-        self.vehicles: dict[str, Vehicle | None] = {}
-        self.dirty_codes: set[str] = set()
-        self.dirty_vins: set[str] = set()
-        self.findings: list[dict[str, Any]] = []
-        self.seen: dict[tuple[str, str], tuple[bytes, int | None, bytes | None]] = {}
-        self.flag_context: FlagContext
 
 
 class Ingestor:
@@ -156,7 +92,7 @@ class Ingestor:
         )
         return [
             [Reason("(json)", None, f"not valid JSON: {r.message}")]
-            if isinstance(r, _BadJson)
+            if isinstance(r, BadJson)
             else validate_event(r, ctx)
             for r in raws
         ]
@@ -173,7 +109,7 @@ class Ingestor:
         results: list[EventResult | None] = [None] * len(raws)
         for i, (raw, c) in enumerate(zip(raws, checked, strict=True)):
             if isinstance(c, list):
-                rid, rep = _ident(raw)
+                rid, rep = ident(raw)
                 results[i] = EventResult(first_index + i, rid, rep, "rejected", c)
         valid = [(i, c) for i, c in enumerate(checked) if isinstance(c, Event)]
         with self.store.writer() as w:
@@ -186,7 +122,7 @@ class Ingestor:
         try:
             return orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            return _BadJson(str(exc))
+            return BadJson(str(exc))
 
     # ------------------------------------------------------------ the batch
     def _registry_for(self, w: Writer) -> Registry:
@@ -207,7 +143,7 @@ class Ingestor:
         first_index: int,
         now_us: int,
     ) -> None:
-        batch = _Batch()
+        batch = Batch()
         batch.flag_context = FlagContext(
             {}, {}, None, None, registry, from_us(now_us), lambda c: self._lookup(w, batch, c)
         )
@@ -256,7 +192,7 @@ class Ingestor:
         self,
         w: Writer,
         registry: Registry,
-        batch: _Batch,
+        batch: Batch,
         ev: Event,
         existing: dict[tuple[str, str], StoredEvent],
         index: int,
@@ -276,7 +212,7 @@ class Ingestor:
         if dup is not None:
             return dup
         if ev.type is EventType.CORRECTION:
-            return self._correct(w, registry, batch, ev, body, index, now_us)
+            return correct(self, w, registry, batch, ev, body, index, now_us)
         decision, before, v_before = self._decide(w, registry, batch, ev, self._frontier.size)
         if not decision.accepted:
             self._stage_flags(batch, ev, decision.flags, None, now_us)
@@ -318,7 +254,7 @@ class Ingestor:
         ev: Event,
         body: bytes,
         existing: dict[tuple[str, str], StoredEvent],
-        batch: _Batch,
+        batch: Batch,
         index: int,
     ) -> EventResult | None:
         stored = existing.get(ev.key)
@@ -352,7 +288,7 @@ class Ingestor:
         )
 
     def _decide(
-        self, w: Writer, registry: Registry, batch: _Batch, ev: Event, seq: int
+        self, w: Writer, registry: Registry, batch: Batch, ev: Event, seq: int
     ) -> tuple[Decision, dict[str, Battery | None], Vehicle | None]:
         """Decide `ev` as the event at log position `seq`; its subjects' states are stamped."""
         parts = parts_of(ev)
@@ -376,7 +312,7 @@ class Ingestor:
         return decision, before, v_before
 
     def _decide_late(
-        self, w: Writer, registry: Registry, batch: _Batch, ev: Event, seq: int
+        self, w: Writer, registry: Registry, batch: Batch, ev: Event, seq: int
     ) -> tuple[Decision, dict[str, Battery | None], Vehicle | None]:
         """An event earlier than what its subjects have seen: refold their timelines."""
         self._flush(w, batch)
@@ -425,143 +361,8 @@ class Ingestor:
                 decision.vehicle = fold.state
         return decision, before, v_before
 
-    # ------------------------------------------------------------ corrections
-    def _correct(
-        self,
-        w: Writer,
-        registry: Registry,
-        batch: _Batch,
-        ev: Event,
-        body: bytes,
-        index: int,
-        now_us: int,
-    ) -> EventResult:
-        """Withdraw the target (and apply a replacement): refold what it touched, or reject."""
-        p = ev.payload
-        self._flush(w, batch)
-        target = w.event_by_key(ev.reporter, p["target"])
-        problem = self._correction_problem(w, ev, target)
-        if problem is not None:
-            return EventResult(index, ev.id, ev.reporter, "rejected", [problem])
-        assert target is not None
-        replacement = p.get("replacement")
-        saved = (self._frontier.copy(), registry.copy(), self._reg_changed)
-        w.savepoint()
-        seq, lh = self._append(batch, ev, body, to_us(ev.recorded_at) if ev.recorded_at else now_us)
-        self._flush(w, batch)
-        w.insert_withdrawals([(target.seq, seq)])
-        reasons = self._refold_after_withdrawal(w, registry, batch, self._revive(target))
-        rep_result: EventResult | None = None
-        if not reasons and replacement is not None:
-            rep_result = self._replacement(w, registry, batch, ev, replacement, index, now_us)
-            if rep_result.status != "accepted":
-                reasons = [
-                    Reason(f"replacement.{r.field}", r.rule, r.message) for r in rep_result.reasons
-                ] or [Reason("replacement", None, f"was {rep_result.status}")]
-        if reasons:
-            w.rollback_to_savepoint()
-            self._frontier, reg, self._reg_changed = saved
-            registry.__dict__.update(reg.__dict__)
-            self._reload_overlay(w, batch)
-            return EventResult(index, ev.id, ev.reporter, "rejected", reasons)
-        w.release_savepoint()
-        w.withdraw_findings(target.seq, at_us=now_us, reason=f"corrected by {ev.id}: {p['reason']}")
-        batch.seen[ev.key] = (body, seq, lh)
-        recorded = rfc3339(to_us(ev.recorded_at) if ev.recorded_at else now_us)
-        return EventResult(
-            index, ev.id, ev.reporter, "accepted", seq=seq, leaf_hash=lh, recorded_at=recorded
-        )
-
-    def _correction_problem(
-        self, w: Writer, ev: Event, target: StoredEvent | None
-    ) -> Reason | None:
-        tid = ev.payload["target"]
-        if target is None:
-            return Reason("target", None, f"{ev.reporter} reported no event with id {tid!r}")
-        if target.type == EventType.CORRECTION.value:
-            return Reason("target", None, "a correction cannot be corrected: report anew")
-        if w.is_withdrawn(target.seq):
-            return Reason("target", None, f"event {tid!r} was already withdrawn")
-        rep = ev.payload.get("replacement")
-        if rep is not None and rep.get("reporter") != ev.reporter:
-            return Reason("replacement.reporter", "BT-004", "must be the correction's reporter")
-        return None
-
-    def _refold_after_withdrawal(
-        self, w: Writer, registry: Registry, batch: _Batch, target: Event
-    ) -> list[Reason]:
-        if target.type.is_registry:
-            rebuilt = self._rebuild_registry(w)
-            registry.__dict__.update(rebuilt.__dict__)
-            self._reg_changed = True
-            return []
-        reasons: list[Reason] = []
-        for code in dict.fromkeys(c for c, _ in parts_of(target)):
-            steps = [(s.seq, self._revive(s)) for s in w.timeline(code=code)]
-            fold = fold_code(code, steps, registry, static=batch.batteries.get(code))
-            if fold.failed:
-                reasons.append(_dependent(target, fold.failed))
-            else:
-                batch.batteries[code] = fold.state
-                batch.dirty_codes.add(code)
-        vin = vin_of(target)
-        if vin:
-            steps = [(s.seq, self._revive(s)) for s in w.timeline(vin=vin)]
-            fold = fold_vehicle(vin, steps, registry)
-            if fold.failed:
-                reasons.append(_dependent(target, fold.failed))
-            else:
-                batch.vehicles[vin] = fold.state
-                batch.dirty_vins.add(vin)
-        return reasons
-
-    def _replacement(
-        self,
-        w: Writer,
-        registry: Registry,
-        batch: _Batch,
-        correction: Event,
-        raw: dict[str, Any],
-        index: int,
-        now_us: int,
-    ) -> EventResult:
-        ctx = ValidationContext(
-            tables=self.validation.tables,
-            applications=self.validation.applications,
-            trusted=self.validation.trusted,
-            received_at=from_us(now_us),
-        )
-        checked = validate_event(raw, ctx)
-        if isinstance(checked, list):
-            return EventResult(index, None, None, "rejected", checked)
-        if checked.type is EventType.CORRECTION:
-            return EventResult(
-                index,
-                checked.id,
-                checked.reporter,
-                "rejected",
-                [Reason("type", None, "a replacement cannot be a correction")],
-            )
-        missing = {c for c, _ in parts_of(checked)} - batch.batteries.keys()
-        if missing:
-            loaded = w.load_batteries(missing)
-            batch.batteries.update({c: loaded.get(c) for c in missing})
-        vin = vin_of(checked)
-        if vin and vin not in batch.vehicles:
-            batch.vehicles[vin] = w.load_vehicles([vin]).get(vin)
-        existing = w.existing([checked.key])
-        return self._one(w, registry, batch, checked, existing, index, now_us)
-
-    def _reload_overlay(self, w: Writer, batch: _Batch) -> None:
-        loaded = w.load_batteries(batch.batteries)
-        batch.batteries = {c: loaded.get(c) for c in batch.batteries}
-        loaded_v = w.load_vehicles(batch.vehicles)
-        batch.vehicles = {v: loaded_v.get(v) for v in batch.vehicles}
-        batch.dirty_codes.clear()
-        batch.dirty_vins.clear()
-
     # ------------------------------------------------------------ staging
-    def _append(self, batch: _Batch, ev: Event, body: bytes, recorded_us: int) -> tuple[int, bytes]:
+    def _append(self, batch: Batch, ev: Event, body: bytes, recorded_us: int) -> tuple[int, bytes]:
         """Give `ev` its leaf: position, hash, completed Merkle nodes; stage its rows."""
         seq = self._frontier.size
         lh = event_leaf(body, recorded_us, ev.reporter)
@@ -590,7 +391,7 @@ class Ingestor:
                     batch.codes.append((code, seq))
         return seq, lh
 
-    def _apply(self, batch: _Batch, decision: Decision) -> None:
+    def _apply(self, batch: Batch, decision: Decision) -> None:
         for code, b in decision.batteries.items():
             batch.batteries[code] = b
             batch.dirty_codes.add(code)
@@ -599,7 +400,7 @@ class Ingestor:
             batch.dirty_vins.add(decision.vehicle.vin)
 
     def _stage_flags(
-        self, batch: _Batch, ev: Event, flags: Iterable[Flag], seq: int | None, now_us: int
+        self, batch: Batch, ev: Event, flags: Iterable[Flag], seq: int | None, now_us: int
     ) -> None:
         for f in flags:
             zh, en = RULES[f.rule].render(f.facts)
@@ -634,7 +435,7 @@ class Ingestor:
                 }
             )
 
-    def _flush(self, w: Writer, batch: _Batch) -> None:
+    def _flush(self, w: Writer, batch: Batch) -> None:
         """Write what is staged (still inside the transaction)."""
         w.insert_events(batch.events)
         w.insert_event_codes(batch.codes)
@@ -653,27 +454,13 @@ class Ingestor:
         batch.dirty_codes.clear()
         batch.dirty_vins.clear()
 
-    def _lookup(self, w: Writer, batch: _Batch, code: str) -> Battery | None:
+    def _lookup(self, w: Writer, batch: Batch, code: str) -> Battery | None:
         if code not in batch.batteries:
             batch.batteries[code] = w.load_batteries([code]).get(code)
         return batch.batteries[code]
 
     def _revive(self, stored: StoredEvent) -> Event:
         return revive(stored, self.validation)
-
-
-class _BadJson:
-    """A line that is not JSON (kept so its result says so)."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-
-def _ident(raw: Any) -> tuple[str | None, str | None]:
-    if isinstance(raw, dict):
-        rid, rep = raw.get("id"), raw.get("reporter")
-        return (rid if isinstance(rid, str) else None, rep if isinstance(rep, str) else None)
-    return None, None
 
 
 def _conflict(ev: Event, failed: tuple[int, Event, list[Reason]]) -> Reason:
@@ -684,15 +471,4 @@ def _conflict(ev: Event, failed: tuple[int, Event, list[Reason]]) -> Reason:
         reasons[0].rule if reasons else None,
         f"this {ev.type.value} at {ev.payload['time']} would invalidate the later "
         f"{later.type.value} {later.reporter}/{later.id} (leaf {seq}): {why}",
-    )
-
-
-def _dependent(target: Event, failed: tuple[int, Event, list[Reason]]) -> Reason:
-    seq, later, reasons = failed
-    why = "; ".join(r.message for r in reasons)
-    return Reason(
-        "target",
-        reasons[0].rule if reasons else None,
-        f"withdrawing {target.id} would invalidate {later.type.value} {later.reporter}/"
-        f"{later.id} (leaf {seq}): {why}; correct that event first",
     )

@@ -1,0 +1,94 @@
+"""What one ingest batch stages and returns: results, the staged rows, and their overlay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from battrace.domain.decide import Flag
+from battrace.domain.events import Event, Reason
+from battrace.domain.ingest_rules import FlagContext
+from battrace.domain.lifecycle import Battery, Vehicle
+from battrace.ledger.documents import leaf_data_from_canonical
+from battrace.ledger.merkle import leaf_hash
+from battrace.services.common import rfc3339
+
+
+@dataclass(slots=True)
+class EventResult:
+    """What happened to one submitted event."""
+
+    index: int
+    id: str | None
+    reporter: str | None
+    status: str  # accepted | rejected | duplicate
+    reasons: list[Reason] = field(default_factory=list)
+    #: leaf index in the log (accepted, or the stored original of a duplicate)
+    seq: int | None = None
+    leaf_hash: bytes | None = None
+    #: ids of rules this event raised findings for
+    flags: list[str] = field(default_factory=list)
+    #: the platform's record time (accepted events)
+    recorded_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result object of `battrace ingest --json`."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "reporter": self.reporter,
+            "status": self.status,
+            "reasons": [r.as_dict() for r in self.reasons],
+        }
+        if self.seq is not None:
+            out["leaf_index"] = self.seq
+        if self.leaf_hash is not None:
+            out["leaf_hash"] = self.leaf_hash.hex()
+        if self.flags:
+            out["flags"] = self.flags
+        return out
+
+
+def event_leaf(body: bytes, recorded_us: int, reporter: str) -> bytes:
+    """The Merkle leaf hash of an event's canonical bytes, record time and reporter."""
+    return leaf_hash(
+        leaf_data_from_canonical(body, recorded_at=rfc3339(recorded_us), reporter=reporter)
+    )
+
+
+class NoRules:
+    """Raise no flags (a store without a policy, e.g. in narrow tests)."""
+
+    policy_version = "none"
+
+    def flags(self, ev: Event, ctx: FlagContext) -> list[Flag]:
+        """No findings."""
+        return []
+
+
+class Batch:
+    """Rows staged by one transaction, and the projection overlay they imply."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+        self.codes: list[tuple[str, int]] = []
+        self.batteries: dict[str, Battery | None] = {}
+        self.vehicles: dict[str, Vehicle | None] = {}
+        self.dirty_codes: set[str] = set()
+        self.dirty_vins: set[str] = set()
+        self.findings: list[dict[str, Any]] = []
+        self.seen: dict[tuple[str, str], tuple[bytes, int | None, bytes | None]] = {}
+        self.flag_context: FlagContext
+
+
+class BadJson:
+    """A line that is not JSON (kept so its result says so)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def ident(raw: Any) -> tuple[str | None, str | None]:
+    if isinstance(raw, dict):
+        rid, rep = raw.get("id"), raw.get("reporter")
+        return (rid if isinstance(rid, str) else None, rep if isinstance(rep, str) else None)
+    return None, None

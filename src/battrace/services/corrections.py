@@ -1,0 +1,167 @@
+"""Corrections: a correction withdraws its target (both stay in the log), the target's codes and
+vehicle are refolded without it, and an optional replacement is applied — all or nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from battrace.domain.decide import fold_code, fold_vehicle
+from battrace.domain.events import Event, Reason, ValidationContext, from_us, to_us, validate_event
+from battrace.domain.lifecycle import parts_of, vin_of
+from battrace.domain.registry import Registry
+from battrace.domain.vocab import EventType
+from battrace.services.batch import Batch, EventResult
+from battrace.services.common import rfc3339
+from battrace.store.rows import StoredEvent
+from battrace.store.writer import Writer
+
+if TYPE_CHECKING:
+    from battrace.services.ingest import Ingestor
+
+
+def correct(
+    ing: Ingestor,
+    w: Writer,
+    registry: Registry,
+    batch: Batch,
+    ev: Event,
+    body: bytes,
+    index: int,
+    now_us: int,
+) -> EventResult:
+    """Withdraw the target (and apply a replacement): refold what it touched, or reject."""
+    p = ev.payload
+    ing._flush(w, batch)
+    target = w.event_by_key(ev.reporter, p["target"])
+    problem = _correction_problem(w, ev, target)
+    if problem is not None:
+        return EventResult(index, ev.id, ev.reporter, "rejected", [problem])
+    assert target is not None
+    replacement = p.get("replacement")
+    saved = (ing._frontier.copy(), registry.copy(), ing._reg_changed)
+    w.savepoint()
+    seq, lh = ing._append(batch, ev, body, to_us(ev.recorded_at) if ev.recorded_at else now_us)
+    ing._flush(w, batch)
+    w.insert_withdrawals([(target.seq, seq)])
+    reasons = _refold_after_withdrawal(ing, w, registry, batch, ing._revive(target))
+    rep_result: EventResult | None = None
+    if not reasons and replacement is not None:
+        rep_result = _replacement(ing, w, registry, batch, ev, replacement, index, now_us)
+        if rep_result.status != "accepted":
+            reasons = [
+                Reason(f"replacement.{r.field}", r.rule, r.message) for r in rep_result.reasons
+            ] or [Reason("replacement", None, f"was {rep_result.status}")]
+    if reasons:
+        w.rollback_to_savepoint()
+        ing._frontier, reg, ing._reg_changed = saved
+        registry.__dict__.update(reg.__dict__)
+        _reload_overlay(ing, w, batch)
+        return EventResult(index, ev.id, ev.reporter, "rejected", reasons)
+    w.release_savepoint()
+    w.withdraw_findings(target.seq, at_us=now_us, reason=f"corrected by {ev.id}: {p['reason']}")
+    batch.seen[ev.key] = (body, seq, lh)
+    recorded = rfc3339(to_us(ev.recorded_at) if ev.recorded_at else now_us)
+    return EventResult(
+        index, ev.id, ev.reporter, "accepted", seq=seq, leaf_hash=lh, recorded_at=recorded
+    )
+
+
+def _correction_problem(w: Writer, ev: Event, target: StoredEvent | None) -> Reason | None:
+    tid = ev.payload["target"]
+    if target is None:
+        return Reason("target", None, f"{ev.reporter} reported no event with id {tid!r}")
+    if target.type == EventType.CORRECTION.value:
+        return Reason("target", None, "a correction cannot be corrected: report anew")
+    if w.is_withdrawn(target.seq):
+        return Reason("target", None, f"event {tid!r} was already withdrawn")
+    rep = ev.payload.get("replacement")
+    if rep is not None and rep.get("reporter") != ev.reporter:
+        return Reason("replacement.reporter", "BT-004", "must be the correction's reporter")
+    return None
+
+
+def _refold_after_withdrawal(
+    ing: Ingestor, w: Writer, registry: Registry, batch: Batch, target: Event
+) -> list[Reason]:
+    if target.type.is_registry:
+        rebuilt = ing._rebuild_registry(w)
+        registry.__dict__.update(rebuilt.__dict__)
+        ing._reg_changed = True
+        return []
+    reasons: list[Reason] = []
+    for code in dict.fromkeys(c for c, _ in parts_of(target)):
+        steps = [(s.seq, ing._revive(s)) for s in w.timeline(code=code)]
+        fold = fold_code(code, steps, registry, static=batch.batteries.get(code))
+        if fold.failed:
+            reasons.append(_dependent(target, fold.failed))
+        else:
+            batch.batteries[code] = fold.state
+            batch.dirty_codes.add(code)
+    vin = vin_of(target)
+    if vin:
+        steps = [(s.seq, ing._revive(s)) for s in w.timeline(vin=vin)]
+        fold = fold_vehicle(vin, steps, registry)
+        if fold.failed:
+            reasons.append(_dependent(target, fold.failed))
+        else:
+            batch.vehicles[vin] = fold.state
+            batch.dirty_vins.add(vin)
+    return reasons
+
+
+def _replacement(
+    ing: Ingestor,
+    w: Writer,
+    registry: Registry,
+    batch: Batch,
+    correction: Event,
+    raw: dict[str, Any],
+    index: int,
+    now_us: int,
+) -> EventResult:
+    ctx = ValidationContext(
+        tables=ing.validation.tables,
+        applications=ing.validation.applications,
+        trusted=ing.validation.trusted,
+        received_at=from_us(now_us),
+    )
+    checked = validate_event(raw, ctx)
+    if isinstance(checked, list):
+        return EventResult(index, None, None, "rejected", checked)
+    if checked.type is EventType.CORRECTION:
+        return EventResult(
+            index,
+            checked.id,
+            checked.reporter,
+            "rejected",
+            [Reason("type", None, "a replacement cannot be a correction")],
+        )
+    missing = {c for c, _ in parts_of(checked)} - batch.batteries.keys()
+    if missing:
+        loaded = w.load_batteries(missing)
+        batch.batteries.update({c: loaded.get(c) for c in missing})
+    vin = vin_of(checked)
+    if vin and vin not in batch.vehicles:
+        batch.vehicles[vin] = w.load_vehicles([vin]).get(vin)
+    existing = w.existing([checked.key])
+    return ing._one(w, registry, batch, checked, existing, index, now_us)
+
+
+def _reload_overlay(ing: Ingestor, w: Writer, batch: Batch) -> None:
+    loaded = w.load_batteries(batch.batteries)
+    batch.batteries = {c: loaded.get(c) for c in batch.batteries}
+    loaded_v = w.load_vehicles(batch.vehicles)
+    batch.vehicles = {v: loaded_v.get(v) for v in batch.vehicles}
+    batch.dirty_codes.clear()
+    batch.dirty_vins.clear()
+
+
+def _dependent(target: Event, failed: tuple[int, Event, list[Reason]]) -> Reason:
+    seq, later, reasons = failed
+    why = "; ".join(r.message for r in reasons)
+    return Reason(
+        "target",
+        reasons[0].rule if reasons else None,
+        f"withdrawing {target.id} would invalidate {later.type.value} {later.reporter}/"
+        f"{later.id} (leaf {seq}): {why}; correct that event first",
+    )
