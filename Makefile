@@ -14,10 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job on embedded SQLite (first command of the quick start).
+## The main job on embedded SQLite (first command of the quick start): simulate a province,
+## ingest, sign, audit, summarise, then serve the dashboard and API on http://127.0.0.1:8000/.
 demo: $(STAMP)
-	$(BIN)/battrace code check 001PB01ABC1234FC70000001 001PB01FC70000001RP 1M8GDM9AXKP042788 91350100M000100Y43 91110000100000000D || true
-	$(BIN)/battrace code explain 001PB01ABC1234FC70000001
+	$(BIN)/battrace demo $(DEMO_ARGS)
 
 ## The whole test suite (second command of the quick start; .ci/run calls it).
 test: $(STAMP)

@@ -1,4 +1,4 @@
-"""`battrace init | checkpoint | verify | trace --bundle | verify-proof` as a regulator uses them."""
+"""`battrace init | checkpoint | verify | trace --bundle | verify-proof`, as a regulator."""
 
 import json
 import sqlite3

@@ -36,36 +36,69 @@ def busy_history(world):
     m1, m2 = code(1, kind=ProductType.MODULE), code(2, kind=ProductType.MODULE)
     p1, p2, p3 = code(3), code(4), code(5)
     product = code(1, maker="R01", made=dt.date(2025, 3, 20))
-    world.ok(world.produce(m1, "2025-01-02"), world.produce(m2, "2025-01-02"),
-             world.produce(p1, "2025-01-02", components=[m1, m2], hour=12))
+    world.ok(
+        world.produce(m1, "2025-01-02"),
+        world.produce(m2, "2025-01-02"),
+        world.produce(p1, "2025-01-02", components=[m1, m2], hour=12),
+    )
     world.pack_in_vehicle(p2, VIN2)
-    world.ok(world.ev("shipped", "2025-01-03", MAKER, battery=p1, to=AUTOMAKER),
-             world.ev("received", "2025-01-04", AUTOMAKER, battery=p1))
-    world.ok(world.ev("vehicle_sold", "2025-01-07", AUTOMAKER, vin=VIN1,
-                      certificate_date="2025-01-07"))
-    world.ok(world.ev("installed", "2025-01-05", AUTOMAKER, battery=p1, vin=VIN1,
-                      vehicle_model=MODEL))  # arrives after the sale it precedes
+    world.ok(
+        world.ev("shipped", "2025-01-03", MAKER, battery=p1, to=AUTOMAKER),
+        world.ev("received", "2025-01-04", AUTOMAKER, battery=p1),
+    )
+    world.ok(
+        world.ev("vehicle_sold", "2025-01-07", AUTOMAKER, vin=VIN1, certificate_date="2025-01-07")
+    )
+    world.ok(
+        world.ev("installed", "2025-01-05", AUTOMAKER, battery=p1, vin=VIN1, vehicle_model=MODEL)
+    )  # arrives after the sale it precedes
     world.set_now("2025-04-01")
-    world.ok(world.produce(p3, "2025-02-01"),
-             world.ev("shipped", "2025-02-01", MAKER, battery=p3, to=REPAIRER, hour=11),
-             world.ev("received", "2025-02-02", REPAIRER, battery=p3),
-             world.ev("replaced", "2025-02-03", REPAIRER, battery=p3, removed=p1, vin=VIN1),
-             world.ev("shipped", "2025-02-04", REPAIRER, battery=p1, to=RECYCLER),
-             world.ev("received", "2025-02-05", RECYCLER, battery=p1),
-             world.ev("dismantled", "2025-02-06", RECYCLER, battery=p1, parts=[m1, m2]))
-    world.ok(world.ev("vehicle_scrapped", "2025-03-01", DISMANTLER, vin=VIN2,
-                      certificate_no="S-2", batteries_present=[p2]),
-             world.ev("removed", "2025-03-02", DISMANTLER, battery=p2, vin=VIN2,
-                      reason="scrapping"))
+    world.ok(
+        world.produce(p3, "2025-02-01"),
+        world.ev("shipped", "2025-02-01", MAKER, battery=p3, to=REPAIRER, hour=11),
+        world.ev("received", "2025-02-02", REPAIRER, battery=p3),
+        world.ev("replaced", "2025-02-03", REPAIRER, battery=p3, removed=p1, vin=VIN1),
+        world.ev("shipped", "2025-02-04", REPAIRER, battery=p1, to=RECYCLER),
+        world.ev("received", "2025-02-05", RECYCLER, battery=p1),
+        world.ev("dismantled", "2025-02-06", RECYCLER, battery=p1, parts=[m1, m2]),
+    )
+    world.ok(
+        world.ev(
+            "vehicle_scrapped",
+            "2025-03-01",
+            DISMANTLER,
+            vin=VIN2,
+            certificate_no="S-2",
+            batteries_present=[p2],
+        ),
+        world.ev("removed", "2025-03-02", DISMANTLER, battery=p2, vin=VIN2, reason="scrapping"),
+    )
     wrong = world.ev("shipped", "2025-03-03", DISMANTLER, battery=p2, to=OUTLET)
     world.ok(wrong)
     fixed = dict(wrong, id="fixed", to=REPROCESSOR)
-    world.ok(world.ev("correction", "2025-03-04", DISMANTLER, target=wrong["id"],
-                      reason="wrong addressee", replacement=fixed))
-    world.ok(world.ev("received", "2025-03-05", REPROCESSOR, battery=p2),
-             world.ev("reprocessed", "2025-03-20", REPROCESSOR, battery=product, inputs=[p2],
-                      application="energy_storage", standard="GB/T 34015.3-2021",
-                      tests={"residual_capacity_pct": 80}))
+    world.ok(
+        world.ev(
+            "correction",
+            "2025-03-04",
+            DISMANTLER,
+            target=wrong["id"],
+            reason="wrong addressee",
+            replacement=fixed,
+        )
+    )
+    world.ok(
+        world.ev("received", "2025-03-05", REPROCESSOR, battery=p2),
+        world.ev(
+            "reprocessed",
+            "2025-03-20",
+            REPROCESSOR,
+            battery=product,
+            inputs=[p2],
+            application="energy_storage",
+            standard="GB/T 34015.3-2021",
+            tests={"residual_capacity_pct": 80},
+        ),
+    )
 
 
 def test_rebuilding_the_projections_from_the_log_changes_nothing(world, store):

@@ -15,7 +15,7 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -98,9 +98,9 @@ def parties(rng: random.Random) -> Parties:
     )
     out.leaky = set(out.recyclers[:3])
     for a in automakers:
-        covered = rng.sample(prefectures, k=int(len(prefectures) * 0.9))
+        covered = rng.sample(prefectures, k=int(len(prefectures) * 0.97))
         out.outlets[a] = []
-        for pref in covered[:20]:
+        for pref in covered:
             o = ent()
             out.outlets[a].append(o)
             out.regions[o] = pref + "01"
@@ -112,7 +112,7 @@ class Sink:
 
     def __init__(self, store: SqlStore) -> None:
         self.raw = store.engine.raw_connection()
-        self.conn = self.raw.driver_connection
+        self.conn = cast(Any, self.raw.driver_connection)
         self.pg = store.dialect == "postgresql"
         self.cur = self.conn.cursor()
         if not self.pg:
@@ -328,7 +328,7 @@ class Generator:
             f["vin"] = vin
         seq = self.event(kind, t2, reporter, code, vin, **f)
         b.last, b.last_us = seq, t2
-        if kind not in ("collected",) and not (kind == "removed" and b.state == "used"):
+        if kind != "collected":  # removal restarts a used battery's clock, too
             b.since = t2
         return t2
 
@@ -442,8 +442,9 @@ class Generator:
         rng = self.rng
         leak = recycler in self.p.leaky
         share = rng.uniform(0.6, 0.75) if leak else rng.uniform(0.985, 1.015)
+        mass = b.mass_g or 0
         if rng.random() < 0.7:
-            declared = round(b.mass_g * share)
+            declared = round(mass * share)
             t = self.step(
                 b,
                 b.last_us,
@@ -490,7 +491,7 @@ class Generator:
             p = _Pack(part, b.manufacturer, recycler, None, t)
             p.parent, p.retired, p.state, p.obligated = b.code, True, "used", b.obligated
             p.first = p.last = seq
-            declared = round(b.mass_g * share / 2)
+            declared = round(mass * share / 2)
             t2 = self.step(
                 p,
                 t,

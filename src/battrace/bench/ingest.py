@@ -91,12 +91,12 @@ def raw_rate(url: str, rows: list[tuple[Any, ...]]) -> float:
     md = sa.MetaData()
     raw = events.to_metadata(md, name="raw_events")
     for ix in list(raw.indexes):  # index names must not clash with the real table's
-        ix.name = f"raw_{ix.name}"
+        ix.name = sa.sql.quoted_name(f"raw_{ix.name}", quote=None)
     engine = sa.create_engine(url)
     md.create_all(engine)
     cols = [c.name for c in raw.columns]
     dbapi = engine.raw_connection()
-    conn = dbapi.driver_connection
+    conn: Any = dbapi.driver_connection
     try:
         t0 = time.perf_counter()
         if engine.dialect.name == "sqlite":

@@ -7,13 +7,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from battrace.bench import identity, ingest, ledger
+from battrace.bench import audit, identity, ingest, ledger, web
 from battrace.bench._report import Figure, machine, markdown
 
 SUITES: dict[str, Callable[[str], list[Figure]]] = {
     "identity": identity.run,
     "ingest": ingest.run,
     "ledger": ledger.run,
+    "audit": audit.run,
+    "web": web.run,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from battrace.cli import code, keys, ledger, log, proofs, sim
+from battrace.cli import api, code, compliance, demo, keys, ledger, log, proofs, sim
 
 app = typer.Typer(
     name="battrace",
@@ -20,6 +20,11 @@ app.command("trace")(ledger.trace)
 app.command("vehicle")(ledger.vehicle)
 app.command("rebuild")(ledger.rebuild)
 app.command("simulate")(sim.simulate)
+app.command("demo")(demo.demo)
+app.command("serve")(api.serve)
+app.command("audit")(compliance.audit)
+app.command("findings")(compliance.findings)
+app.command("rules")(compliance.rules)
 app.command("checkpoint")(log.checkpoint)
 app.command("verify")(log.verify)
 app.command("receipt")(log.receipt)

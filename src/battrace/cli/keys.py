@@ -1,4 +1,5 @@
-"""`battrace keys init|public`: the log's checkpoint signing key."""
+"""`battrace keys init|public`: the log's checkpoint signing key; `battrace keys
+issue|revoke|list`: API keys."""
 
 from __future__ import annotations
 
@@ -6,11 +7,25 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
-from battrace.cli._common import console, settings, translated_errors
+from battrace import bootstrap
+from battrace.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    print_json,
+    settings,
+    translated_errors,
+)
 from battrace.ledger.keys import init_key_dir, load_verifier
+from battrace.services import apikeys
+from battrace.services.apikeys import KeyRole
+from battrace.services.ingest import utc_now
 
-app = typer.Typer(help="Create and show the log's checkpoint signing key (Ed25519).")
+app = typer.Typer(
+    help="The log's checkpoint signing key (init, public) and API keys (issue, revoke, list)."
+)
 
 DirOption = typer.Option(
     None,
@@ -45,3 +60,88 @@ def public(directory: Path | None = DirOption) -> None:
     with translated_errors():
         verifier = load_verifier(directory or settings().key_dir)
     console.print(verifier.text, soft_wrap=True, markup=False)
+
+
+# ---------------------------------------------------------------- API keys
+@app.command("issue")
+def issue(
+    enterprise: str = typer.Option(
+        ..., "--enterprise", help="USCC of the enterprise or regulator."
+    ),
+    role: KeyRole = typer.Option(
+        KeyRole.ENTERPRISE, "--role", help="enterprise, or regulator (reads everything)."
+    ),
+    label: str | None = typer.Option(None, "--label", help="A note: who uses the key, where."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Issue an API key; it is shown once (the store keeps only its SHA-256).
+
+    The enterprise must be registered in the store; a regulator key for an unregistered USCC
+    is issued only on an empty store, to bootstrap it.
+    """
+    with translated_errors():
+        store = bootstrap.open_store(settings(db))
+        try:
+            issued = apikeys.issue(
+                store, enterprise=enterprise, role=role, label=label, now=utc_now()
+            )
+        finally:
+            store.close()
+    if as_json:
+        print_json(issued.as_dict())
+        return
+    console.print(f"key id {issued.key.key_id} · {issued.key.role.value} · {issued.key.enterprise}")
+    console.print("API key (shown once — store it now; send it as `Authorization: Bearer …`):")
+    console.print(issued.token, soft_wrap=True, markup=False)
+
+
+@app.command("revoke")
+def revoke(
+    key: str = typer.Argument(..., help="The key id (or an unambiguous prefix of it)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Revoke an API key: it stops working at once."""
+    with translated_errors():
+        store = bootstrap.open_store(settings(db))
+        try:
+            revoked = apikeys.revoke(store, key, now=utc_now())
+        finally:
+            store.close()
+    if as_json:
+        print_json(revoked.as_dict())
+        return
+    console.print(f"revoked {revoked.key_id} ({revoked.enterprise}, {revoked.role.value})")
+
+
+@app.command("list")
+def list_keys(
+    enterprise: str | None = typer.Option(None, "--enterprise", help="Only this USCC's keys."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List API keys (never their secrets)."""
+    with translated_errors():
+        store = bootstrap.open_store(settings(db))
+        try:
+            keys = apikeys.list_keys(store, enterprise=enterprise)
+        finally:
+            store.close()
+    if as_json:
+        print_json([k.as_dict() for k in keys])
+        return
+    table = Table(title="API keys")
+    for column in ("key id", "enterprise", "role", "created", "revoked", "label"):
+        table.add_column(column)
+    for k in keys:
+        d = k.as_dict()
+        table.add_row(
+            k.key_id,
+            k.enterprise,
+            k.role.value,
+            d["created_at"],
+            d["revoked_at"] or "",
+            k.label or "",
+        )
+    console.print(table)

@@ -18,7 +18,7 @@ from battrace.domain.events import Event
 from battrace.domain.lifecycle import Battery, Vehicle
 from battrace.domain.policy import Policy
 from battrace.domain.registry import Registry
-from battrace.domain.vocab import REQUIRED_ELEMENTS, EventType, Scope, State
+from battrace.domain.vocab import CHEMISTRY_ELEMENTS, EventType, Scope, State
 
 T = EventType
 
@@ -285,7 +285,15 @@ class IngestRules:
             rates[element] = str(round(rate, 2))
             if rate < minimum:
                 shortfalls.append(f"{element} {round(rate, 2)} % < {minimum} %")
-        missing = [e for e in REQUIRED_ELEMENTS if e not in contained]
+        b = ctx.before.get(p["battery"])
+        expected = CHEMISTRY_ELEMENTS.get(b.chemistry, frozenset()) if b else frozenset()
+        missing = sorted(
+            e for e in expected & self.policy.recovery_min_pct.keys() if e not in contained
+        )
+        for element in missing:
+            shortfalls.append(
+                f"{element} not declared (a {b.chemistry if b else '?'} battery contains it)"
+            )
         if not shortfalls:
             return []
         return [

@@ -125,3 +125,14 @@ APPLICATIONS = frozenset(
 REMOVAL_REASONS = frozenset({"retired", "defect", "accident", "scrapping"})
 ELEMENTS = ("li", "ni", "co", "mn", "cu", "al")
 REQUIRED_ELEMENTS = ("li", "ni", "co", "mn")
+
+#: the recoverable elements each chemistry contains (what a recycler must declare for BT-014)
+CHEMISTRY_ELEMENTS: dict[str, frozenset[str]] = {
+    "LFP": frozenset({"li"}),
+    "NCM": frozenset({"li", "ni", "co", "mn"}),
+    "NCA": frozenset({"li", "ni", "co"}),
+    "LCO": frozenset({"li", "co"}),
+    "LMO": frozenset({"li", "mn"}),
+    "LTO": frozenset({"li"}),
+    "NiMH": frozenset({"ni"}),
+}

@@ -46,7 +46,9 @@ def correct(
     reasons = _refold_after_withdrawal(ing, w, registry, batch, ing._revive(target))
     rep_result: EventResult | None = None
     if not reasons and replacement is not None:
-        rep_result = _replacement(ing, w, registry, batch, ev, replacement, index, now_us)
+        rep_result = _replacement(
+            ing, w, registry, batch, replacement, index, now_us, reported_us=target.recorded_us
+        )
         if rep_result.status != "accepted":
             reasons = [
                 Reason(f"replacement.{r.field}", r.rule, r.message) for r in rep_result.reasons
@@ -114,11 +116,14 @@ def _replacement(
     w: Writer,
     registry: Registry,
     batch: Batch,
-    correction: Event,
     raw: dict[str, Any],
     index: int,
     now_us: int,
+    *,
+    reported_us: int,
 ) -> EventResult:
+    """Apply a correction's replacement as its own event; its lateness (BT-020) is judged from
+    when the target was reported, since it stands in for that report."""
     ctx = ValidationContext(
         tables=ing.validation.tables,
         applications=ing.validation.applications,
@@ -144,7 +149,7 @@ def _replacement(
     if vin and vin not in batch.vehicles:
         batch.vehicles[vin] = w.load_vehicles([vin]).get(vin)
     existing = w.existing([checked.key])
-    return ing._one(w, registry, batch, checked, existing, index, now_us)
+    return ing._one(w, registry, batch, checked, existing, index, now_us, reported_us=reported_us)
 
 
 def _reload_overlay(ing: Ingestor, w: Writer, batch: Batch) -> None:

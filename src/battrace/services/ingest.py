@@ -197,7 +197,11 @@ class Ingestor:
         existing: dict[tuple[str, str], StoredEvent],
         index: int,
         now_us: int,
+        *,
+        reported_us: int | None = None,
     ) -> EventResult:
+        """Decide and stage one event. `reported_us`: when the information was first reported
+        (a correction's replacement stands in for its target: lateness is judged from it)."""
         try:
             body = canonical(
                 ev.payload,
@@ -233,7 +237,7 @@ class Ingestor:
         ctx = batch.flag_context
         ctx.before, ctx.after, ctx.vehicle_before = before, decision.batteries, v_before
         ctx.vehicle_after, ctx.registry = decision.vehicle, registry
-        ctx.recorded_at = from_us(recorded_us)
+        ctx.recorded_at = from_us(recorded_us if reported_us is None else reported_us)
         flags = self.rules.flags(ev, ctx)
         if flags:
             self._stage_flags(batch, ev, flags, seq, now_us)

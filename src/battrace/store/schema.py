@@ -273,3 +273,64 @@ PROJECTIONS = (
     outlet_serves,
     vehicle_models,
 )
+
+# ---------------------------------------------------------------- API (not projections)
+#: API keys. Only the SHA-256 of each token is kept; the token is shown once, at issue.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    #: the public part of the token (`btk_<key_id>_<secret>`), used to name and revoke it
+    Column("key_id", String(16), primary_key=True),
+    Column("key_hash", LargeBinary(32), nullable=False),
+    #: USCC of the enterprise (or regulator) the key speaks for
+    Column("enterprise", String(USCC), nullable=False),
+    #: access tier: `enterprise` or `regulator`
+    Column("role", String(16), nullable=False),
+    Column("label", Text),
+    Column("created_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger),
+    UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+    Index("ix_api_keys_enterprise", "enterprise"),
+)
+
+#: Bulk uploads (`POST /v1/uploads`): one row per file, updated as it is processed.
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    #: the enterprise whose key sent it, and that key
+    Column("enterprise", String(USCC), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("filename", Text),
+    #: queued | running | done | failed
+    Column("status", String(10), nullable=False),
+    Column("bytes_total", BigInteger, nullable=False),
+    Column("bytes_read", BigInteger, nullable=False),
+    Column("lines", BigInteger, nullable=False),
+    Column("accepted", BigInteger, nullable=False),
+    Column("rejected", BigInteger, nullable=False),
+    Column("duplicates", BigInteger, nullable=False),
+    #: JSON object: rule id -> events flagged
+    Column("flags", Text, nullable=False),
+    Column("error", Text),
+    Column("created_us", BigInteger, nullable=False),
+    Column("started_us", BigInteger),
+    Column("finished_us", BigInteger),
+    Index("ix_uploads_enterprise", "enterprise"),
+)
+
+#: The result of each line of an upload (the JSON of an ingest result, without receipts).
+upload_results = Table(
+    "upload_results",
+    metadata,
+    Column("upload_id", String(32), primary_key=True),
+    Column("line", BigInteger, primary_key=True, autoincrement=False),
+    #: accepted | rejected | duplicate
+    Column("status", String(10), nullable=False),
+    Column("event_id", String(64)),
+    Column("reporter", String(USCC)),
+    Column("leaf_index", BigInteger),
+    #: JSON: reasons, leaf_hash, flags
+    Column("detail", Text, nullable=False),
+    Index("ix_upload_results_status", "upload_id", "status"),
+)

@@ -1,0 +1,99 @@
+"""Pure ASGI middleware: request-body limits and request latency metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from battrace.api.metrics import Metrics
+from battrace.api.problems import ApiProblem, problem_response
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes (413), by Content-Length up front and by
+    counting streamed chunks; paths under `exempt` (uploads) set their own limit. Also refuse
+    URLs carrying NUL characters (400): no identifier has one, and PostgreSQL cannot compare
+    text holding one."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.limit = limit
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            response = problem_response("bad-request", "the URL holds a NUL character")
+            await response(scope, receive, send)
+            return
+        if scope["path"].startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        length = _content_length(scope)
+        if length == -1 or (length is not None and length > self.limit):
+            kind, detail = (
+                ("bad-request", "the Content-Length header is not a number")
+                if length == -1
+                else ("payload-too-large", f"the body is larger than {self.limit:,} bytes")
+            )
+            await problem_response(kind, detail, instance=scope["path"])(scope, receive, send)
+            return
+        seen = 0
+        limit = self.limit
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise ApiProblem(
+                        "payload-too-large", f"the body is larger than {limit:,} bytes"
+                    )
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                n = int(value)
+            except ValueError:
+                return -1
+            return n if n >= 0 else -1
+    return None
+
+
+class Timing:
+    """Observe each request's latency by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", None) or "(unmatched)"
+            self.metrics.latency.labels(scope["method"], template, str(status[0])).observe(
+                time.perf_counter() - start
+            )

@@ -1,0 +1,193 @@
+"""`battrace demo`: a province's worth of batteries, end to end, in one command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from pathlib import Path
+
+import typer
+from rich.panel import Panel
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from battrace import bootstrap
+from battrace.cli._common import console, translated_errors
+from battrace.config import Settings
+from battrace.domain.rules import RULES
+from battrace.services import apikeys
+from battrace.services.audit import audit
+from battrace.services.ingest import utc_now
+from battrace.services.ingest_file import ingest_file
+from battrace.services.summary import Summary, summarise
+from battrace.sim.params import DEFAULT_END, SimParams
+from battrace.sim.stream import run as simulate
+from battrace.store.schema import batteries, enterprises
+from battrace.store.sql import SqlStore
+
+
+def demo(
+    directory: Path = typer.Option(Path("battrace-demo"), "--dir", help="Where the demo lives."),
+    vehicles: int = typer.Option(20_000, "--vehicles", min=100, help="Vehicles sold 2018–2026."),
+    seed: int = typer.Option(1, "--seed", help="Same seed, same country."),
+    fresh: bool = typer.Option(False, "--fresh", help="Rebuild even if the demo store exists."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the server at the end."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+) -> None:
+    """Simulate a province, ingest it into embedded SQLite, sign the log, audit it, print what a
+    regulator would want to see, and serve the dashboard and API."""
+    started = time.perf_counter()
+    with translated_errors():
+        settings = Settings(
+            database_url=f"sqlite:///{directory / 'battrace.db'}",
+            key_dir=directory / "keys",
+            log_origin="demo.battrace.example/log",
+        )
+        store_file = directory / "battrace.db"
+        if fresh and directory.exists():
+            shutil.rmtree(directory)
+        if store_file.exists():
+            console.print(f"[dim]using the demo store in {directory}/ (--fresh rebuilds it)[/]")
+            store = bootstrap.open_store(settings, create=True)
+        else:
+            store = _build(settings, directory, vehicles, seed)
+        summary = summarise(store)
+        keys = _demo_keys(store, directory)
+        store.close()
+    _print_summary(summary, time.perf_counter() - started)
+    console.print(
+        Panel.fit(
+            f"dashboard  · 监管看板     http://{host}:{port}/\n"
+            f"public page · 公众查询    http://{host}:{port}/b/{keys['sample_code']}\n"
+            f"API docs   · 接口文档     http://{host}:{port}/docs\n"
+            f"sign-in keys (regulator, enterprise) · 登录密钥: {directory / 'demo-keys.txt'}",
+            title="battrace demo",
+        )
+    )
+    if serve:
+        from battrace.api.server import run
+
+        run(settings, host=host, port=port, access_log=False, log_level="warning")
+
+
+def _build(settings: Settings, directory: Path, vehicles: int, seed: int) -> SqlStore:
+    directory.mkdir(parents=True, exist_ok=True)
+    data = directory / "country.jsonl"
+    params = SimParams(vehicles=vehicles, seed=seed)
+    with _progress() as progress:
+        gen = progress.add_task("simulate · 模拟", total=vehicles)
+
+        def step(phase: str, done: int, total: int) -> None:
+            if phase == "generate":
+                progress.update(gen, completed=done)
+
+        result = simulate(params, data, labels=directory / "labels.jsonl", progress=step)
+    console.print(f"simulated {result.events:,} events · 模拟事件 → {data}")
+    store = bootstrap.open_store(settings, create=True)
+    bootstrap.ensure_keys(settings)
+    ingestor = bootstrap.make_ingestor(settings, store, trusted=True)
+    size = data.stat().st_size
+    with _progress(bytes_=True) as progress:
+        task = progress.add_task("ingest · 导入", total=size)
+        tally = ingest_file(
+            ingestor, data, on_batch=lambda _b, read: progress.update(task, completed=read)
+        )
+    console.print(
+        f"ingested {tally.accepted:,} events · 接收; rejected {tally.rejected:,} · 拒收 "
+        "(the simulator injects violations on purpose)"
+    )
+    policy = bootstrap.load_policy(settings)
+    with console.status("auditing · 审计 …"):
+        report = audit(
+            store,
+            as_of=DEFAULT_END,
+            policy=policy,
+            calendar=bootstrap.load_calendar(settings),
+            now=utc_now(),
+            with_findings=False,
+        )
+    console.print(
+        f"audited as of {DEFAULT_END} · 审计 in {report.seconds:.1f} s: "
+        f"{sum(report.counts.values()):,} open audit findings"
+    )
+    return store
+
+
+def _progress(*, bytes_: bool = False) -> Progress:
+    columns = [TextColumn("[bold]{task.description}"), BarColumn()]
+    columns.append(DownloadColumn() if bytes_ else TextColumn("{task.completed:,.0f}"))
+    columns.append(TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+def _demo_keys(store: SqlStore, directory: Path) -> dict[str, str]:
+    """A regulator key and an enterprise key to sign in with (written once, mode 0600)."""
+    from sqlalchemy import select
+
+    path = directory / "demo-keys.txt"
+    with store.engine.connect() as c:
+        rows = c.execute(select(enterprises.c.uscc, enterprises.c.name, enterprises.c.roles)).all()
+        sample = c.execute(
+            select(batteries.c.code)
+            .where(batteries.c.product_type == "pack", batteries.c.state == "used")
+            .order_by(batteries.c.code)
+            .limit(1)
+        ).scalar()
+    out = {"sample_code": sample or ""}
+    if path.exists():
+        return out
+    regulator = next(r for r in rows if "regulator" in r.roles.split(","))
+    automaker = next(r for r in rows if "automaker" in r.roles.split(","))
+    now = dt.datetime.now(dt.UTC)
+    lines = ["# battrace demo sign-in keys (demo data only; keep them out of real systems)"]
+    for row, role in ((regulator, "regulator"), (automaker, "enterprise")):
+        issued = apikeys.issue(
+            store,
+            enterprise=row.uscc,
+            role=role,
+            now=now,
+            label="demo",
+        )
+        lines.append(f"{role:10} {row.uscc} {row.name}: {issued.token}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.chmod(path, 0o600)
+    return out
+
+
+def _print_summary(s: Summary, seconds: float) -> None:
+    states = Table(title="batteries by state · 电池状态")
+    states.add_column("state")
+    states.add_column("codes", justify="right")
+    for state, n in s.batteries_by_state.items():
+        states.add_row(state, f"{n:,}")
+    chem = Table(title="packs by chemistry · 电池包化学体系")
+    chem.add_column("chemistry")
+    chem.add_column("packs", justify="right")
+    for c, n in s.packs_by_chemistry.items():
+        chem.add_row(c, f"{n:,}")
+    console.print(states, chem)
+    found = Table(title="open findings by rule · 违规发现")
+    for col in ("rule", "name · 名称", "open"):
+        found.add_column(col)
+    for rule_id, n in sorted(s.open_findings_by_rule.items()):
+        r = RULES.get(rule_id)
+        found.add_row(rule_id, f"{r.title_zh} · {r.title_en}" if r else "", f"{n:,}")
+    console.print(found)
+    worst = Table(title="lowest on-time reporting · 按时上报率最低")
+    for col in ("enterprise", "name", "events", "late", "on time"):
+        worst.add_column(col)
+    for w in s.worst_on_time:
+        worst.add_row(
+            w["enterprise"],
+            w["name"],
+            f"{w['events']:,}",
+            f"{w['late']:,}",
+            f"{w['on_time_pct']} %",
+        )
+    console.print(worst)
+    console.print(
+        f"log · 日志: {s.tree_size:,} leaves, root {s.root_hash} · demo ready in {seconds:.0f} s"
+    )

@@ -1,0 +1,348 @@
+"""Who may do and see what: the one place access tiers are decided (docs/api.md, "Tiers").
+
+Three tiers, after the EU battery passport (Regulation 2023/1542, art. 77):
+
+- **public** (no key): a code's identity — product type, chemistry, production month, rated
+  energy, a state category (new / in service / retired / reprocessed / recycled …), whether it
+  is in a prohibited use and which uses are prohibited — plus the published registry, the
+  policy and the log's checkpoints and proofs. Never VINs, holders or commercial data.
+- **enterprise** (its key): the public view of every code, and the full view and history of
+  codes it is *involved with*: it holds the code or is its addressee now, carries its
+  recycling obligation, or reported an event about it (custody rules mean only a holder, or
+  the addressee of a shipment, can have). Vehicles it reported an event about or made. Its own
+  findings, scorecard, uploads and receipts. It reports events only as itself.
+- **regulator** (a regulator key): everything, and key administration.
+
+Drivers (API, dashboard) authenticate the caller into a `Principal` and call these functions;
+nothing else decides. A refusal is `AccessDenied` (the API answers 401 to an anonymous caller,
+403 to a known one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from battrace.domain.events import Reason
+from battrace.domain.lifecycle import Battery
+from battrace.domain.policy import Policy
+from battrace.domain.vocab import State
+from battrace.errors import AccessDenied, NotFound
+from battrace.identity import CodeTables, InvalidCode, parse_battery_code
+from battrace.services import apikeys, audit, registry_view, uploads
+from battrace.services import log as log_service
+from battrace.services.apikeys import ApiKey, IssuedKey, KeyRole
+from battrace.services.trace import Trace, history_entry, trace, vehicle_view
+from battrace.store.sql import SqlStore
+
+
+class Tier(StrEnum):
+    """Access tiers."""
+
+    PUBLIC = "public"
+    ENTERPRISE = "enterprise"
+    REGULATOR = "regulator"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: a tier, and the enterprise and key it authenticated with (none for public)."""
+
+    tier: Tier
+    enterprise: str | None = None
+    key_id: str | None = None
+
+    @classmethod
+    def from_key(cls, key: ApiKey) -> Principal:
+        """The principal an active API key stands for."""
+        tier = Tier.REGULATOR if key.role is KeyRole.REGULATOR else Tier.ENTERPRISE
+        return cls(tier, key.enterprise, key.key_id)
+
+    @property
+    def is_regulator(self) -> bool:
+        """True for regulators."""
+        return self.tier is Tier.REGULATOR
+
+    @property
+    def is_public(self) -> bool:
+        """True for callers without a key."""
+        return self.tier is Tier.PUBLIC
+
+
+PUBLIC = Principal(Tier.PUBLIC)
+
+#: the public state category of each lifecycle state (retired batteries are told apart by flag)
+_CATEGORY: dict[State, str] = {
+    State.REGISTERED: "new",
+    State.IN_TRANSIT: "new",
+    State.IN_STOCK: "new",
+    State.IN_PACK: "assembled",
+    State.IN_VEHICLE: "in_service",
+    State.IN_USE: "in_service",
+    State.USED: "retired",
+    State.SUPERSEDED: "reprocessed",
+    State.DISMANTLED: "dismantled",
+    State.RECYCLED: "recycled",
+    State.DISPOSED: "recycled",
+}
+CATEGORIES = ("new", "assembled", "in_service", "retired", "reprocessed", "dismantled", "recycled")
+
+
+def status_category(b: Battery) -> str:
+    """The public state category of a code: new, assembled (in a pack), in_service, retired,
+    reprocessed (re-coded into a successor), dismantled or recycled."""
+    if b.retired and b.state in (State.IN_TRANSIT, State.IN_STOCK, State.REGISTERED):
+        return "retired"
+    return _CATEGORY[b.state]
+
+
+# ---------------------------------------------------------------- writes
+def require_key(p: Principal, doing: str = "this") -> str:
+    """The caller's enterprise; AccessDenied for callers without a key."""
+    if p.is_public or p.enterprise is None:
+        raise AccessDenied(f"an API key is required for {doing}")
+    return p.enterprise
+
+
+def require_regulator(p: Principal, doing: str = "this") -> None:
+    """AccessDenied unless the caller is a regulator."""
+    require_key(p, doing)
+    if not p.is_regulator:
+        raise AccessDenied(f"only a regulator may do {doing}")
+
+
+def require_own_or_regulator(p: Principal, uscc: str | None, what: str) -> str:
+    """The caller's enterprise; AccessDenied unless the caller is a regulator or is `uscc`
+    (an enterprise's own findings, scorecard, receipts, holdings)."""
+    me = require_key(p, what)
+    if not p.is_regulator and uscc != me:
+        raise AccessDenied(f"{me} may read only its own {what}")
+    return me
+
+
+def findings_scope(p: Principal, enterprise: str | None = None) -> str | None:
+    """The enterprise filter a findings query runs with: a regulator's choice (None: all);
+    an enterprise's own USCC (asking for another's is AccessDenied)."""
+    me = require_key(p, "findings")
+    if p.is_regulator:
+        return enterprise
+    if enterprise is not None and enterprise != me:
+        raise AccessDenied(f"{me} may read only its own findings")
+    return me
+
+
+def reporter_problems(p: Principal, raws: Sequence[Any]) -> list[Reason | None]:
+    """Per submitted event: a rejection reason when its reporter is not the caller (None: the
+    event goes on to ingest, which judges the rest). Events that are not objects, or carry no
+    reporter, are left to ingest validation to reject."""
+    me = require_key(p, "reporting events")
+    out: list[Reason | None] = []
+    for raw in raws:
+        rep = raw.get("reporter") if isinstance(raw, dict) else None
+        if rep is None or rep == me:
+            out.append(None)
+        else:
+            out.append(
+                Reason(
+                    "reporter",
+                    "BT-004",
+                    f"this API key speaks for {me}; it may not report events for "
+                    f"{rep if isinstance(rep, str) else 'another reporter'}",
+                )
+            )
+    return out
+
+
+# ---------------------------------------------------------------- batteries
+def sees_full_battery(
+    store: SqlStore, p: Principal, b: Battery, *, reporters: Collection[str] | None = None
+) -> bool:
+    """True when the caller gets the full view and history of this code: regulators, and an
+    enterprise that holds it or is its addressee now, carries its recycling obligation, or
+    reported any event about it (`reporters`, when the caller has them at hand)."""
+    if p.is_regulator:
+        return True
+    if p.is_public or p.enterprise is None:
+        return False
+    if p.enterprise in (b.holder, b.to, b.obligated):
+        return True
+    if reporters is None:
+        reporters = registry_view.reporters_of(store, code=b.code)
+    return p.enterprise in reporters
+
+
+def public_battery(
+    store: SqlStore, b: Battery, *, policy: Policy, tables: CodeTables | None = None
+) -> dict[str, Any]:
+    """The public identity fields of a code."""
+    month: str | None = None
+    try:
+        decoded = (
+            parse_battery_code(b.code, tables=tables) if tables else parse_battery_code(b.code)
+        )
+        month = decoded.production_date.strftime("%Y-%m")
+    except InvalidCode:  # a code valid under other tables than today's
+        month = None
+    application = b.application
+    return {
+        "code": b.code,
+        "product_type": b.product_type,
+        "chemistry": b.chemistry,
+        "production_month": month,
+        "energy_kwh": b.energy_wh / 1000 if b.energy_wh is not None else None,
+        "status": status_category(b),
+        "reprocessed_product": b.reprocessed,
+        "application": application,
+        "in_prohibited_use": bool(application and policy.is_prohibited(application)),
+        "prohibited_applications": sorted(policy.prohibited_applications),
+        "successor": b.successor,
+        "inputs": store.batteries_where(successor=b.code) if b.reprocessed else [],
+    }
+
+
+def battery_view(
+    store: SqlStore,
+    p: Principal,
+    code: str,
+    *,
+    policy: Policy,
+    tables: CodeTables | None = None,
+) -> dict[str, Any]:
+    """A code's view shaped by the caller's tier: public fields for everyone; state, holder,
+    VIN, links, masses and history for regulators and involved enterprises."""
+    b = registry_view.battery(store, code)
+    out = public_battery(store, b, policy=policy, tables=tables)
+    if p.is_public or p.enterprise is None:
+        return {**out, "view": "public"}
+    rows = store.history(code=code)  # the history also says who was involved
+    if not sees_full_battery(store, p, b, reporters={stored.reporter for stored, _ in rows}):
+        return {**out, "view": "public"}
+    history = [history_entry(stored, withdrawn) for stored, withdrawn in rows]
+    full = Trace(code, b, store.batteries_where(parent=code), out["inputs"], history).as_dict()
+    full.pop("code")
+    return {**out, **full, "to": b.to, "retired": b.retired, "view": "full"}
+
+
+def _full_or_denied(store: SqlStore, p: Principal, code: str, what: str) -> None:
+    b = registry_view.battery(store, code)
+    require_key(p, f"a code's {what}")
+    if not sees_full_battery(store, p, b):
+        raise AccessDenied(
+            f"{p.enterprise} does not hold and never held {code}: its {what} is confidential"
+        )
+
+
+def battery_history(store: SqlStore, p: Principal, code: str) -> dict[str, Any]:
+    """A code's full history (regulators and involved enterprises)."""
+    _full_or_denied(store, p, code, "history")
+    return {"code": code, "history": trace(store, code).history}
+
+
+def battery_bundle(
+    store: SqlStore, p: Principal, code: str, *, previous_size: int | None = None
+) -> dict[str, Any]:
+    """A code's history with inclusion proofs (regulators and involved enterprises)."""
+    _full_or_denied(store, p, code, "history bundle")
+    return log_service.bundle(store, code, previous_size=previous_size)
+
+
+# ---------------------------------------------------------------- vehicles
+def vehicle(store: SqlStore, p: Principal, vin: str) -> dict[str, Any]:
+    """A vehicle and its packs: regulators, its automaker, and enterprises that reported an
+    event about it. VINs are never public."""
+    require_key(p, "vehicle data")
+    view = vehicle_view(store, vin)
+    if not p.is_regulator:
+        v = view.vehicle
+        mine = v is not None and p.enterprise == v.automaker
+        if not mine and p.enterprise not in registry_view.reporters_of(store, vin=vin):
+            raise AccessDenied(f"{p.enterprise} reported nothing about vehicle {vin}")
+    return view.as_dict()
+
+
+# ---------------------------------------------------------------- compliance
+def findings(
+    store: SqlStore,
+    p: Principal,
+    *,
+    rule: str | None = None,
+    enterprise: str | None = None,
+    status: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Findings: all for regulators; an enterprise sees only those naming it."""
+    enterprise = findings_scope(p, enterprise)
+    registry_view._page(limit, offset)
+    return audit.list_findings(
+        store,
+        rule=rule,
+        enterprise=enterprise,
+        status=status,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def scorecard(store: SqlStore, p: Principal, uscc: str) -> dict[str, Any]:
+    """An enterprise's scorecard: the enterprise itself and regulators."""
+    require_own_or_regulator(p, uscc, "scorecard")
+    return registry_view.scorecard(store, uscc)
+
+
+def receipt(store: SqlStore, p: Principal, reporter: str, event_id: str) -> dict[str, Any]:
+    """A receipt for a stored event: its reporter and regulators."""
+    require_own_or_regulator(p, reporter, "receipts")
+    return log_service.receipt(store, reporter, event_id)
+
+
+# ---------------------------------------------------------------- uploads
+def upload(
+    store: SqlStore,
+    p: Principal,
+    upload_id: str,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """An upload's progress and results: its sender and regulators (others are told it does
+    not exist, so upload ids leak nothing)."""
+    me = require_key(p, "uploads")
+    if not p.is_regulator and uploads.owner(store, upload_id) != me:
+        raise NotFound(f"no upload {upload_id}")
+    return uploads.view(store, upload_id, status=status, limit=limit, offset=offset)
+
+
+# ---------------------------------------------------------------- key administration
+def issue_key(
+    store: SqlStore,
+    p: Principal,
+    *,
+    enterprise: str,
+    role: str,
+    now: dt.datetime,
+    label: str | None = None,
+) -> IssuedKey:
+    """Issue an API key: regulators only."""
+    require_regulator(p, "API key administration")
+    return apikeys.issue(store, enterprise=enterprise, role=role, now=now, label=label)
+
+
+def list_keys(store: SqlStore, p: Principal, *, enterprise: str | None = None) -> list[ApiKey]:
+    """List API keys: regulators only."""
+    require_regulator(p, "API key administration")
+    return apikeys.list_keys(store, enterprise=enterprise)
+
+
+def revoke_key(store: SqlStore, p: Principal, key_id: str, *, now: dt.datetime) -> ApiKey:
+    """Revoke an API key: regulators only."""
+    require_regulator(p, "API key administration")
+    return apikeys.revoke(store, key_id, now=now)

@@ -1,0 +1,94 @@
+"""Helpers the page routes share: HTML error pages, paging, dates from forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+import urllib.parse
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from battrace.errors import AccessDenied, BattraceError, InvalidInput, NotFound
+from battrace.web import i18n
+from battrace.web.context import Viewer, finish, render
+
+F = TypeVar("F", bound=Callable[..., Any])
+PAGE = 50
+
+
+def html_errors(fn: F) -> F:
+    """Turn battrace errors raised by a page into an HTML page (404, 403, 422), and a refusal
+    to an anonymous viewer into the sign-in page."""
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return await fn(*args, **kwargs)  # type: ignore[no-any-return]
+            except BattraceError as exc:
+                return _page_for(exc, kwargs["request"], kwargs["who"])
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return fn(*args, **kwargs)  # type: ignore[no-any-return]
+        except BattraceError as exc:
+            return _page_for(exc, kwargs["request"], kwargs["who"])
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _page_for(exc: BattraceError, request: Request, who: Viewer) -> Response:
+    if isinstance(exc, AccessDenied):
+        if who.principal.is_public:
+            nxt = urllib.parse.quote(request.url.path)
+            return finish(RedirectResponse(f"/signin?next={nxt}", status_code=303), who)
+        return error_page(request, who, 403, "access_denied", str(exc))
+    if isinstance(exc, NotFound):
+        return error_page(request, who, 404, "not_found", str(exc))
+    if isinstance(exc, InvalidInput):
+        return error_page(request, who, 422, "error", str(exc))
+    return error_page(request, who, 500, "error", str(exc))
+
+
+def error_page(request: Request, who: Viewer, status: int, title: str, detail: str) -> Response:
+    """An error page in the viewer's language."""
+    return render(
+        request, who, "error.html", status_code=status, title=i18n.t(title, who.lang), detail=detail
+    )
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    """A YYYY-MM-DD form value (None when empty); InvalidInput otherwise."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_offset(value: str | None) -> int:
+    """A non-negative paging offset."""
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
+
+
+def pager(offset: int, shown: int, total: int, limit: int = PAGE) -> dict[str, Any]:
+    """Where a page of a table starts and ends, and the neighbouring offsets."""
+    return {
+        "a": offset + 1 if shown else 0,
+        "b": offset + shown,
+        "n": total,
+        "prev": max(0, offset - limit) if offset > 0 else None,
+        "next": offset + limit if offset + limit < total else None,
+    }

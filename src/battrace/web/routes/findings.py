@@ -1,0 +1,128 @@
+"""Findings: a filterable table, and each finding with its evidence and legal basis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from battrace.analytics import findings as fa
+from battrace.domain.rules import CATALOGUE, RULES
+from battrace.errors import AccessDenied, NotFound
+from battrace.services import access
+from battrace.services.common import rfc3339
+from battrace.web.context import State, Who, render
+from battrace.web.pages import PAGE, html_errors, pager, parse_day, parse_offset
+
+router = APIRouter()
+MAX_TIMELINES = 5
+
+
+def finding_filter(request: Request, who: Who) -> fa.FindingFilter:
+    """The table's filter from the query string, limited by the viewer's tier."""
+    q = request.query_params
+    rule = q.get("rule") or None
+    if rule is not None and rule not in RULES:
+        rule = None
+    status = q.get("status", "open")
+    return fa.FindingFilter(
+        rule=rule,
+        enterprise=access.findings_scope(who.principal, q.get("enterprise") or None),
+        region=(q.get("region") or "").strip()[:6] or None,
+        status=status if status in ("open", "withdrawn") else None,
+        since=parse_day(q.get("since")),
+        until=parse_day(q.get("until")),
+    )
+
+
+@router.get("/findings")
+@html_errors
+def findings_page(request: Request, who: Who, state: State) -> Response:
+    """The findings table (regulators: all; an enterprise: its own)."""
+    f = finding_filter(request, who)
+    offset = parse_offset(request.query_params.get("offset"))
+    items, total = fa.find(state.store, f, limit=PAGE, offset=offset)
+    return render(
+        request,
+        who,
+        "findings.html",
+        f=f,
+        items=items,
+        page=pager(offset, len(items), total),
+        counts=fa.counts_by_rule(state.store, f),
+        rules=[r for r in CATALOGUE if r.outcome.value != "reject"],
+        query=str(request.query_params),
+    )
+
+
+@router.get("/findings/{finding_id}")
+@html_errors
+def finding_page(request: Request, who: Who, state: State, finding_id: int) -> Response:
+    """One finding: its message, figures, legal basis, evidence events and battery timelines."""
+    access.require_key(who.principal, "findings")
+    item = fa.one(state.store, finding_id)
+    if item is None:
+        raise NotFound(f"no finding {finding_id}")
+    access.require_own_or_regulator(who.principal, item["enterprise"], "findings")
+    rule = RULES.get(item["rule"])
+    return render(
+        request,
+        who,
+        "finding.html",
+        item=item,
+        rule=rule,
+        events=_evidence(state, item["events"]),
+        timelines=_timelines(state, who, item["codes"][:MAX_TIMELINES]),
+        detail=_detail_rows(item["detail"]),
+    )
+
+
+def _evidence(state: Any, refs: list[str]) -> list[dict[str, Any]]:
+    """The evidence events ("reporter/id") as stored."""
+    out = []
+    for ref in refs[:50]:
+        reporter, _, event_id = str(ref).partition("/")
+        stored = state.store.event_by_key(reporter, event_id)
+        if stored is None:
+            out.append({"ref": ref, "missing": True})
+            continue
+        payload = orjson.loads(stored.payload)
+        out.append(
+            {
+                "ref": ref,
+                "missing": False,
+                "type": stored.type,
+                "time": payload.get("time"),
+                "recorded_at": rfc3339(stored.recorded_us),
+                "reporter": stored.reporter,
+                "leaf_index": stored.seq,
+                "code": stored.code,
+                "json": orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode(),
+            }
+        )
+    return out
+
+
+def _timelines(state: Any, who: Who, codes: list[str]) -> list[dict[str, Any]]:
+    """Each code's history, for codes the viewer may see in full."""
+    out = []
+    for code in codes:
+        try:
+            history = access.battery_history(state.store, who.principal, code)["history"]
+        except (AccessDenied, NotFound):
+            continue
+        out.append({"code": code, "history": history})
+    return out
+
+
+def _detail_rows(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """The finding's figures as (name, value) rows, lists and objects as compact JSON."""
+    rows = []
+    for k, v in detail.items():
+        if k in ("evidence_seqs", "policy_fingerprint"):
+            continue
+        text = v if isinstance(v, str) else orjson.dumps(v).decode()
+        rows.append((k, text if len(text) < 400 else text[:400] + " …"))
+    return rows

@@ -1,0 +1,107 @@
+"""Signed session cookies: an API key is checked once at sign-in, and only its public id,
+the tier and an expiry travel in the cookie, signed with HMAC-SHA256. The key itself is never
+stored, in the browser or on the server.
+
+The signing secret is a random 32-byte file (`web-session.key`, mode 0600) in the deployment's
+key directory, made on first use, so sessions survive restarts and work across workers; when
+the directory cannot be written the secret lives in memory (sessions end with the process).
+Every request re-reads the key's row, so a revoked key ends its sessions at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+COOKIE = "bt_session"
+LANG_COOKIE = "bt_lang"
+SECRET_FILE = "web-session.key"
+#: a working day, and a little more
+MAX_AGE_S = 10 * 3600
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a valid cookie says: the key's id, its enterprise, and a per-session nonce."""
+
+    key_id: str
+    enterprise: str
+    nonce: str
+    expires: int
+
+
+def load_secret(key_dir: Path) -> bytes:
+    """The session secret from `key_dir` (created on first use), or a process-local one."""
+    path = key_dir / SECRET_FILE
+    try:
+        if path.exists():
+            data = path.read_bytes()
+            if len(data) >= 32:
+                return data
+        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return data
+    except OSError:
+        return secrets.token_bytes(32)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: bytes, body: str) -> str:
+    return _b64(hmac.new(secret, b"session\x00" + body.encode(), hashlib.sha256).digest())
+
+
+def issue(secret: bytes, *, key_id: str, enterprise: str, now: float | None = None) -> str:
+    """A cookie value for a freshly authenticated key."""
+    now = time.time() if now is None else now
+    body = _b64(
+        json.dumps(
+            {"k": key_id, "e": enterprise, "n": secrets.token_hex(8), "x": int(now) + MAX_AGE_S},
+            separators=(",", ":"),
+        ).encode()
+    )
+    return f"{body}.{_mac(secret, body)}"
+
+
+def read(secret: bytes, value: str | None, *, now: float | None = None) -> Session | None:
+    """The session a cookie value carries; None when absent, forged, malformed or expired."""
+    if not value or value.count(".") != 1:
+        return None
+    body, mac = value.split(".")
+    if not hmac.compare_digest(mac, _mac(secret, body)):
+        return None
+    try:
+        d = json.loads(_unb64(body))
+        s = Session(str(d["k"]), str(d["e"]), str(d["n"]), int(d["x"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if s.expires < (time.time() if now is None else now):
+        return None
+    return s
+
+
+def csrf_token(secret: bytes, session: Session | None) -> str:
+    """The form token of a session (forms that change something must send it back)."""
+    nonce = session.nonce if session is not None else "anonymous"
+    return _b64(hmac.new(secret, b"csrf\x00" + nonce.encode(), hashlib.sha256).digest()[:18])
+
+
+def check_csrf(secret: bytes, session: Session | None, token: str | None) -> bool:
+    """True when `token` is the session's form token."""
+    return bool(token) and hmac.compare_digest(token or "", csrf_token(secret, session))

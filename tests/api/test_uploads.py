@@ -1,0 +1,151 @@
+"""`POST /v1/uploads` and `GET /v1/uploads/{id}`: files of any size, in the background."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from battrace.services.uploads import bounded_batches
+from battrace.sim.build import at, event, produced
+from tests import kit
+from tests.api.conftest import Api, make_api
+
+
+def _jsonl(events: list[dict[str, Any]]) -> bytes:
+    return b"\n".join(orjson.dumps(e) for e in events) + b"\n"
+
+
+def _lifecycles(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Maker A's and automaker A's events for `n` packs."""
+    maker, auto = [], []
+    for i in range(n):
+        pack = kit.code(100 + i)
+        maker += [
+            produced(f"p{i}", at("2025-01-03", 9), kit.MAKER, pack),
+            event("shipped", f"s{i}", at("2025-01-03", 10), kit.MAKER, battery=pack,
+                  to=kit.AUTOMAKER),
+        ]  # fmt: skip
+        auto.append(event("received", f"r{i}", at("2025-01-03", 11), kit.AUTOMAKER, battery=pack))
+    return maker, auto
+
+
+def _finish(api: Api, upload_id: str, who: str, **params: Any) -> dict[str, Any]:
+    assert api.app.state.battrace.wait_for_uploads(60)
+    r = api.get(f"/v1/uploads/{upload_id}", who, params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_a_multipart_upload_is_ingested_in_the_background_with_results_per_line(
+    api: Api,
+) -> None:
+    maker, _ = _lifecycles(60)
+    data = _jsonl(maker[:50]) + b"\n" + b"{not json\n" + _jsonl(maker[50:])
+    r = api.post("/v1/uploads", kit.MAKER, files={"file": ("events.jsonl", data)})
+    assert r.status_code == 202, r.text
+    created = r.json()
+    assert r.headers["location"] == created["location"] == f"/v1/uploads/{created['id']}"
+    assert created["bytes_total"] == len(data)
+    done = _finish(api, created["id"], kit.MAKER, status="rejected")
+    assert done["status"] == "done"
+    assert (done["accepted"], done["rejected"], done["duplicates"]) == (120, 1, 0)
+    assert done["lines"] == 121
+    assert done["bytes_read"] == done["bytes_total"]
+    assert done["progress"] == 1.0
+    assert done["filename"] == "events.jsonl"
+    [bad] = done["results"]
+    assert bad["line"] == 52  # the blank line 51 is skipped, its number kept
+    assert bad["reasons"][0]["field"] == "(json)"
+    assert api.store.battery(kit.code(100)) is not None
+
+
+def test_a_raw_ndjson_body_works_too_and_results_are_paginated(api: Api) -> None:
+    maker, _ = _lifecycles(30)
+    r = api.post(
+        "/v1/uploads?filename=raw.jsonl",
+        kit.MAKER,
+        content=_jsonl(maker),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert r.status_code == 202
+    upload_id = r.json()["id"]
+    page = _finish(api, upload_id, kit.MAKER, limit=25, offset=0)
+    assert page["results_total"] == 60
+    assert [x["line"] for x in page["results"]] == list(range(1, 26))
+    assert page["next_offset"] == 25
+    last = _finish(api, upload_id, kit.MAKER, limit=25, offset=50)
+    assert last["next_offset"] is None
+    assert all(x["status"] == "accepted" and x["leaf_index"] is not None for x in last["results"])
+
+
+def test_lines_reported_for_another_enterprise_are_rejected(api: Api) -> None:
+    maker, auto = _lifecycles(5)
+    api.ok(*maker)
+    data = _jsonl([*auto[:2], maker[0] | {"id": "forged"}, *auto[2:]])
+    r = api.post("/v1/uploads", kit.AUTOMAKER, files={"file": ("x.jsonl", data)})
+    done = _finish(api, r.json()["id"], kit.AUTOMAKER, status="rejected")
+    assert (done["accepted"], done["rejected"]) == (5, 1)
+    assert done["results"][0]["reasons"][0]["field"] == "reporter"
+    assert done["results"][0]["line"] == 3
+
+
+def test_an_upload_is_visible_to_its_sender_and_regulators_only(api: Api) -> None:
+    r = api.post("/v1/uploads", kit.MAKER, files={"file": ("x.jsonl", b"")})
+    upload_id = r.json()["id"]
+    assert _finish(api, upload_id, kit.MAKER)["status"] == "done"
+    assert api.get(f"/v1/uploads/{upload_id}", kit.REGULATOR).status_code == 200
+    assert api.get(f"/v1/uploads/{upload_id}", kit.MAKER2).status_code == 404
+    assert api.get(f"/v1/uploads/{upload_id}").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "kind"),
+    [
+        ({"content": b"{}", "headers": {"Content-Type": "application/json"}}, 415,
+         "unsupported-media-type"),
+        ({"files": {"other": ("x.jsonl", b"{}")}}, 422, "invalid-input"),
+        ({"content": b"--x\r\nbroken", "headers": {"Content-Type": "multipart/form-data"}},
+         422, "invalid-input"),
+    ],
+)  # fmt: skip
+def test_bad_uploads_are_4xx_problems(
+    api: Api, kwargs: dict[str, Any], status: int, kind: str
+) -> None:
+    r = api.post("/v1/uploads", kit.MAKER, **kwargs)
+    assert r.status_code == status, r.text
+    assert r.json()["type"] == f"/problems/{kind}"
+    assert list((api.key_dir.parent / "spool").iterdir()) == []
+
+
+def test_an_upload_over_the_configured_limit_is_refused(store: Any, tmp_path: Path) -> None:
+    for api in make_api(store, tmp_path, max_upload_bytes=100):
+        r = api.post("/v1/uploads", kit.MAKER, files={"file": ("x.jsonl", b"x" * 101)})
+        assert r.status_code == 413
+        assert list((tmp_path / "spool").iterdir()) == []
+
+
+def test_an_over_long_line_is_rejected_unread_and_the_rest_goes_on() -> None:
+    data = b'{"a": 1}\n' + b"x" * 50 + b"\n\n" + b'{"b": 2}'
+    [(chunk, read)] = list(bounded_batches(io.BytesIO(data), 10, max_line=20))
+    assert chunk == [(1, b'{"a": 1}\n'), (2, None), (4, b'{"b": 2}')]
+    assert read == len(data)
+
+
+def test_uploads_left_unfinished_by_a_stopped_server_are_marked_failed(
+    store: Any, tmp_path: Path
+) -> None:
+    from battrace.services import uploads
+
+    for api in make_api(store, tmp_path):
+        upload_id = uploads.create(
+            store, enterprise=kit.MAKER, key_id="k", filename=None, size=1, now=api.clock[0]
+        )
+        api.app.state.battrace.startup()
+        view = api.get(f"/v1/uploads/{upload_id}", kit.REGULATOR).json()
+        assert view["status"] == "failed"
+        assert "interrupted" in view["error"]

@@ -1,0 +1,37 @@
+"""Every word the templates use exists in Chinese and English."""
+
+from __future__ import annotations
+
+import re
+
+from battrace.web import i18n
+from battrace.web.context import TEMPLATES
+
+DYNAMIC = {
+    "tier_": ("public", "enterprise", "regulator"),
+    "status_": ("open", "withdrawn"),
+    "moment_": ("ingest", "audit"),
+    "res_": ("accepted", "duplicate", "rejected", "skipped"),
+    "stage_": ("battery_maker", "automaker", "repairer_dismantler", "outlet", "utiliser"),
+}
+
+
+def test_every_message_key_in_the_templates_is_translated():
+    used: set[str] = set()
+    for path in TEMPLATES.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"""\bt\(['"]([a-z_]+)['"]""", text))
+    for prefix, values in DYNAMIC.items():
+        used |= {prefix + v for v in values}
+    used -= set(DYNAMIC)  # the prefixes of t('status_' ~ …) themselves
+    missing = sorted(k for k in used if k not in i18n.MESSAGES)
+    assert missing == []
+    for key, (zh, en) in i18n.MESSAGES.items():
+        assert zh and en, key
+
+
+def test_unknown_words_fall_back_to_themselves():
+    assert i18n.t("no_such_key", "en") == "no_such_key"
+    assert i18n.term("in_vehicle", "zh") == "装车"
+    assert i18n.term(None, "en") == "—"
+    assert i18n.pick_lang("fr") is None

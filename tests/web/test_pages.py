@@ -1,0 +1,166 @@
+"""Pages by tier and language, with figures that agree with the API."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from battrace.analytics import overview
+from tests import kit
+
+REGULATOR_PAGES = ["/overview", "/enterprises", "/flows"]
+
+
+@pytest.mark.parametrize("path", REGULATOR_PAGES)
+def test_regulator_pages_send_the_public_to_sign_in_and_refuse_enterprises(web, path):
+    r = web.get(path)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/signin?next=")
+    assert web.get(path, kit.RECYCLER).status_code == 403
+    ok = web.get(path, kit.REGULATOR)
+    assert ok.status_code == 200
+    assert "text/html" in ok.headers["content-type"]
+    assert "script-src 'self'" in ok.headers["content-security-policy"]
+
+
+def test_pages_are_chinese_by_default_and_english_one_click_away(web):
+    zh = web.get("/overview", kit.REGULATOR)
+    assert '<html lang="zh-CN">' in zh.text
+    assert "总览" in zh.text
+    assert 'href="/overview?lang=en"' in zh.text
+    en = web.client.get("/overview?lang=en", follow_redirects=False)
+    assert '<html lang="en">' in en.text
+    assert "Overview" in en.text and "总览" not in en.text.split("</nav>")[1].split("<footer")[0]
+    assert en.cookies.get("bt_lang") == "en"
+    # the choice sticks: the next page is English without the query parameter
+    assert '<html lang="en">' in web.client.get("/findings").text
+
+
+def test_the_start_page_depends_on_who_signed_in(web):
+    assert web.get("/").headers["location"] == "/b"
+    assert web.get("/", kit.REGULATOR).headers["location"] == "/overview"
+    assert web.get("/", kit.RECYCLER).headers["location"] == f"/enterprises/{kit.RECYCLER}"
+
+
+def test_a_bad_key_does_not_sign_in_and_the_cookie_never_holds_the_key(web):
+    r = web.client.post("/signin", data={"key": "btk_nope_nope"}, follow_redirects=False)
+    assert r.status_code == 401
+    assert "bt_session" not in r.cookies
+    web.sign_in(kit.REGULATOR)
+    cookie = web.client.cookies.get("bt_session")
+    secret = web.api.keys[kit.REGULATOR].split("_")[-1]
+    assert cookie and secret not in cookie
+
+
+def test_a_forged_session_cookie_is_the_public(web):
+    web.sign_in(kit.REGULATOR)
+    body, mac = web.client.cookies.get("bt_session").split(".")
+    web.client.cookies.clear()
+    web.client.cookies.set("bt_session", body + "." + mac[::-1])
+    assert web.client.get("/overview", follow_redirects=False).status_code == 303
+
+
+def test_revoking_the_key_ends_its_sessions(web):
+    from battrace.services import apikeys
+
+    web.sign_in(kit.RECYCLER)
+    assert web.client.get("/upload", follow_redirects=False).status_code == 200
+    key_id = web.api.keys[kit.RECYCLER].split("_")[1]
+    apikeys.revoke(web.store, key_id, now=web.api.clock[0])
+    assert web.client.get("/upload", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_only_returns_to_local_pages(web):
+    r = web.client.post(
+        "/signin",
+        data={"key": web.api.keys[kit.REGULATOR], "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/"
+
+
+def test_overview_figures_match_the_store_and_the_api(web):
+    page = web.get("/overview", kit.REGULATOR).text
+    o = overview.overview(web.store)
+    assert _figure(page, "kpi-batteries") == o.batteries
+    assert _figure(page, "kpi-vehicles") == 3
+    api = web.api.get("/v1/findings?status=open&limit=1000", kit.REGULATOR).json()["items"]
+    assert _figure(page, "kpi-findings") == len([f for f in api if f["rule"] != "BT-025"])
+    cp = web.api.get("/v1/checkpoints/latest").json()
+    assert _figure(page, "cp-size") == cp["tree_size"]
+    assert cp["root_hash"] in page
+    assert o.retirements_per_month == {"2025-01": 2}
+
+
+def test_findings_filter_by_rule_and_region_and_open_their_evidence(web):
+    page = web.get("/findings?rule=BT-011", kit.REGULATOR).text
+    ids = re.findall(r'href="/findings/(\d+)"', page)
+    assert ids
+    assert "BT-010" not in page.split('id="findings-table"')[1]
+    assert "no-findings" in web.get("/findings?region=65", kit.REGULATOR).text
+    detail = web.get(f"/findings/{ids[0]}", kit.REGULATOR).text
+    assert ('id="legal-basis"' in detail and "合规企业" in detail) or "qualified" in detail
+    assert "shipped" in detail or "发运" in detail
+    assert web.scenario.leaked in detail
+
+
+def test_an_enterprise_sees_only_its_own_findings_and_scorecard(web):
+    page = web.get("/findings", kit.DISMANTLER).text
+    enterprises = set(re.findall(r'<span class="mono muted">(\d{2}\w{16})</span>', page))
+    assert enterprises <= {kit.DISMANTLER}
+    assert web.get(f"/findings?enterprise={kit.RECYCLER}", kit.DISMANTLER).status_code == 403
+    assert web.get(f"/enterprises/{kit.RECYCLER}", kit.DISMANTLER).status_code == 403
+    assert web.get(f"/enterprises/{kit.DISMANTLER}", kit.DISMANTLER).status_code == 200
+
+
+def test_scorecard_figures_match_the_api(web):
+    page = web.get(f"/enterprises/{kit.RECYCLER}", kit.REGULATOR).text
+    api = web.api.get(f"/v1/enterprises/{kit.RECYCLER}/scorecard", kit.REGULATOR).json()
+    assert _figure(page, "sc-open") == api["open_findings"]
+    assert _figure(page, "sc-events") == api["events_reported"]
+
+
+def test_a_recyclers_scorecard_has_its_mass_balance(web):
+    page = web.get(f"/enterprises/{kit.RECYCLER}", kit.REGULATOR).text
+    assert 'id="mass-balance"' in page
+    assert _figure(page, "mass-gap", float) == 0.0
+
+
+def test_the_battery_page_verifies_every_event_against_the_checkpoint(web):
+    code = web.scenario.recycled
+    page = web.get(f"/battery/{code}", kit.REGULATOR).text
+    history = web.api.get(f"/v1/batteries/{code}/history", kit.REGULATOR).json()["history"]
+    assert page.count("✓") == len(history)
+    assert "✗" not in page
+    assert kit.RECYCLER in page.split('id="holders"')[1].split("</ol>")[0]
+    assert kit.VIN1 in page
+    bundle = web.client.get(f"/battery/{code}/bundle.json")
+    assert bundle.status_code == 200
+    assert len(bundle.json()["entries"]) == len(history)
+
+
+def test_an_enterprise_never_involved_gets_the_public_page(web):
+    r = web.get(f"/battery/{web.scenario.recycled}", kit.MAKER2)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/b/{web.scenario.recycled}"
+
+
+def test_flows_show_the_leak_to_the_unqualified_workshop(web):
+    page = web.get("/flows", kit.REGULATOR).text
+    table = page.split('id="unqualified"')[1].split("</table>")[0]
+    assert kit.SHADY in table
+    assert kit.RECYCLER not in table
+    assert _figure(page, "fl-flagged") == 1
+
+
+def test_unknown_pages_and_findings_are_html_404s(web):
+    r = web.get("/findings/999999", kit.REGULATOR)
+    assert r.status_code == 404
+    assert "text/html" in r.headers["content-type"]
+
+
+def _figure(page: str, element_id: str, kind: type = int):
+    m = re.search(rf'id="{element_id}"[^>]*>(?:<a [^>]*>)?([^<]+)<', page)
+    assert m, element_id
+    return kind(m.group(1).replace(",", "").strip())

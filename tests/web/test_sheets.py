@@ -1,0 +1,72 @@
+"""Reading filled-in templates: cells become event fields, or plain-word problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from battrace.web import sheets
+from tests import kit
+
+
+def _parse(event_type, rows):
+    head = [c.header for c in sheets.columns(event_type)]
+    return sheets.parse(event_type, [head, *rows], reporter=kit.RECYCLER)
+
+
+def test_cells_become_the_fields_of_a_native_event():
+    (row,) = _parse(
+        "recycled",
+        [["r1", dt.datetime(2025, 1, 3, 10), kit.code(1).lower(), "350",
+          "3.8", "0", "", "", "", "", "4.0", "1", "", "", "", "", "", ""]],
+    )  # fmt: skip
+    assert row.problems == []
+    assert row.event == {
+        "type": "recycled",
+        "reporter": kit.RECYCLER,
+        "id": "r1",
+        "time": "2025-01-03T10:00:00+08:00",
+        "battery": kit.code(1),
+        "input_mass_kg": 350,
+        "recovered": {"li": 3.8, "ni": 0},
+        "contained": {"li": 4, "ni": 1},
+    }
+
+
+def test_a_row_without_an_id_gets_a_stable_fingerprint():
+    row = ["", "2025-01-03 10:00", kit.code(1), "", kit.OUTLET, "", ""]
+    a, b = _parse("shipped", [row, row])
+    assert a.event["id"] == b.event["id"] and a.event["id"].startswith("row-")
+
+
+def test_lists_split_on_spaces_commas_and_chinese_punctuation():
+    (row,) = _parse("shipped", [["s", "2025-01-03 10:00", "", "a1，b2、c3 d4", kit.OUTLET, "", ""]])
+    assert row.event["batteries"] == ["A1", "B2", "C3", "D4"]
+
+
+@pytest.mark.parametrize(("cell", "word"), [("yesterday", "不是时间"), ("", "未填写")])
+def test_unreadable_cells_are_named_in_plain_words(cell, word):
+    (row,) = _parse("shipped", [["s", cell, kit.code(1), "", kit.OUTLET, "", ""]])
+    assert row.event is None
+    assert word in row.problems[0][0] and "time" in row.problems[0][1]
+
+
+def test_a_gb18030_csv_from_chinese_excel_reads():
+    text = "编号 (id),发生时间 (time),电池编码 (battery),接收企业（统一社会信用代码） (to)\n"
+    text += f"x,2025-01-03 10:00,{kit.code(1)},{kit.OUTLET}\n"
+    table = sheets.read_table("a.csv", text.encode("gb18030"))
+    (row,) = sheets.parse("shipped", table, reporter=kit.MAKER)
+    assert row.event and row.event["to"] == kit.OUTLET
+
+
+def test_headers_may_be_the_chinese_words_or_the_field_names():
+    table = [["id", "发生时间", "battery", "to"], ["x", "2025/1/3 10:00", kit.code(1), kit.OUTLET]]
+    (row,) = sheets.parse("shipped", table, reporter=kit.MAKER)
+    assert row.event and row.event["time"] == "2025-01-03T10:00:00+08:00"
+
+
+def test_missing_required_columns_refuse_the_sheet():
+    with pytest.raises(sheets.SheetError) as err:
+        sheets.parse("shipped", [["编号 (id)", "电池编码 (battery)"], ["x", "y"]], reporter="r")
+    assert "time" in err.value.en and "发生时间" in err.value.zh
