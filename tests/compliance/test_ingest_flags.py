@@ -1,6 +1,5 @@
 """Ingest-time flags BT-010 … BT-014 and BT-020: each triggered, and its near-miss left alone."""
 
-
 from battrace.identity import ProductType
 from tests.compliance import scenes as s
 from tests.kit import (

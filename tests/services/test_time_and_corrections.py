@@ -150,13 +150,13 @@ def test_a_replacement_is_judged_on_time_when_the_report_it_corrects_was(world, 
     pack = code(10)
     world.pack_in_vehicle(pack)
     world.set_now("2025-02-05")  # two working days after the repair: on time
-    removal = world.ev("removed", "2025-02-03", AUTOMAKER, battery=pack, vin=VIN1,
-                       reason="defect")
+    removal = world.ev("removed", "2025-02-03", AUTOMAKER, battery=pack, vin=VIN1, reason="defect")
     assert world.one(removal).flags == []
     world.set_now("2025-09-01")  # the typo is noticed months later
     fixed = dict(removal, id="removal-fixed", reason="accident")
-    c = world.one(correction(world, removal, reporter=AUTOMAKER, day="2025-09-01",
-                             replacement=fixed))
+    c = world.one(
+        correction(world, removal, reporter=AUTOMAKER, day="2025-09-01", replacement=fixed)
+    )
     assert c.status == "accepted", c.reasons
     with store.engine.connect() as conn:
         late = conn.execute(sa.select(findings.c.events).where(findings.c.rule == "BT-020")).all()
