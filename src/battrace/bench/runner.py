@@ -1,13 +1,21 @@
-"""Run the benchmark suite, print a markdown table, and write it to docs/benchmarks.md."""
+"""Run the benchmark suite, print a markdown table, and record it in docs/benchmarks.md.
+
+Each scale has its own section in the document (between `<!-- bench:SCALE -->` markers), so a
+`small` run in CI never overwrites the recorded `large` figures. A suite that fails is reported
+in the table and makes the exit status 1: benchmarks must not rot silently.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from battrace.bench import audit, identity, ingest, ledger, web
+from battrace.bench import api_load, audit, identity, ingest, ledger, web
 from battrace.bench._report import Figure, machine, markdown
 
 SUITES: dict[str, Callable[[str], list[Figure]]] = {
@@ -16,7 +24,39 @@ SUITES: dict[str, Callable[[str], list[Figure]]] = {
     "ledger": ledger.run,
     "audit": audit.run,
     "web": web.run,
+    "api": api_load.run,
 }
+DOC = Path("docs/benchmarks.md")
+
+
+def run_suites(scale: str, names: list[str]) -> tuple[list[Figure], list[str]]:
+    """Figures of the chosen suites, and the names of those that failed."""
+    figures: list[Figure] = []
+    failed: list[str] = []
+    for name in names:
+        print(f"running {name} ({scale}) …", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        try:
+            figures += SUITES[name](scale)
+        except Exception as exc:  # a broken benchmark is reported, not hidden
+            traceback.print_exc()
+            failed.append(name)
+            figures.append(Figure(name, "FAILED", 0, "", note=f"{type(exc).__name__}: {exc}"))
+        print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return figures, failed
+
+
+def record(doc: Path, scale: str, report: str) -> None:
+    """Replace (or add) the section of `scale` in the benchmarks document."""
+    start, end = f"<!-- bench:{scale} -->", f"<!-- /bench:{scale} -->"
+    block = f"{start}\n{report}\n{end}"
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + f"\n\n## Scale `{scale}`\n\n{block}\n"
+    doc.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,15 +64,27 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m battrace.bench", description=__doc__)
     parser.add_argument("--scale", choices=["small", "medium", "large"], default="small")
     parser.add_argument("--only", action="append", choices=sorted(SUITES), default=None)
+    parser.add_argument("--skip", action="append", choices=sorted(SUITES), default=[])
     parser.add_argument(
-        "--write", type=Path, default=None, help="write the report (markdown) to this file"
+        "--write",
+        type=Path,
+        default=DOC if DOC.parent.is_dir() else None,
+        help="markdown document to record the figures in (default: docs/benchmarks.md)",
     )
+    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    figures: list[Figure] = []
-    for name in args.only or list(SUITES):
-        print(f"running {name} ({args.scale}) …", file=sys.stderr, flush=True)
-        figures += SUITES[name](args.scale)
-    report = f"Machine: {machine()} · scale `{args.scale}`\n\n{markdown(figures)}\n"
+    names = [n for n in (args.only or list(SUITES)) if n not in args.skip]
+    started = time.perf_counter()
+    figures, failed = run_suites(args.scale, names)
+    elapsed = time.perf_counter() - started
+    report = (
+        f"Machine: {machine()} · scale `{args.scale}` · suites {', '.join(names)} · "
+        f"{elapsed:.0f} s\n\n{markdown(figures)}\n"
+    )
     print(report)
-    if args.write:
-        args.write.write_text(report, encoding="utf-8")
+    if args.write and not args.no_write:
+        record(args.write, args.scale, report)
+        print(f"recorded in {args.write}", file=sys.stderr)
+    if failed:
+        print(f"failed suites: {', '.join(failed)}", file=sys.stderr)
+        raise SystemExit(1)

@@ -139,6 +139,18 @@ class SqlStore:
         with self._connect() as c:
             return sorted(c.execute(select(batteries.c.code).where(col == key)).scalars())
 
+    def linked(self, code: str) -> tuple[list[str], list[str]]:
+        """Components (codes whose parent is `code`) and inputs (whose successor is), in one
+        query."""
+        q = select(batteries.c.code, batteries.c.parent).where(
+            (batteries.c.parent == code) | (batteries.c.successor == code)
+        )
+        with self._connect() as c:
+            rows = c.execute(q).all()
+        components = sorted(r[0] for r in rows if r[1] == code)
+        inputs = sorted(r[0] for r in rows if r[1] != code)
+        return components, inputs
+
     def vehicle(self, vin: str) -> Vehicle | None:
         """The current state of one vehicle."""
         cols = [vehicles.c[n] for n in VEHICLE_COLUMNS]
