@@ -4,65 +4,82 @@ them one after another."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from battrace.api.commit import GroupCommit
 from battrace.ledger.documents import verify_document
 from battrace.ledger.keys import init_key_dir, load_signer
 from battrace.services.ingest import Ingestor
-from battrace.services.log import latest_checkpoint
 from battrace.store.sql import SqlStore
 from tests import kit
 from tests.api.conftest import NOW
 
 
-def _commit(store: SqlStore, tmp_path: Path) -> GroupCommit:
-    keys = init_key_dir(tmp_path / "keys", "battrace.example/log")
-    ingestor = Ingestor(store, clock=lambda: NOW, signer=load_signer(keys.signing_key.parent))
-    ingestor.ingest(kit.registry_events())
-    return GroupCommit(ingestor, store)
+def _produced(eid: str, code: str) -> dict[str, Any]:
+    return kit.produced(eid, "2025-01-03T09:00:00+08:00", kit.MAKER, code)
 
 
 def test_requests_queued_behind_a_transaction_are_ingested_together(
     store: SqlStore, tmp_path: Path
 ) -> None:
-    commit = _commit(store, tmp_path)
+    keys = init_key_dir(tmp_path / "keys", "battrace.example/log")
+    signer = load_signer(keys.signing_key.parent)
+    ingestor = Ingestor(store, clock=lambda: NOW, signer=signer)
+    ingestor.ingest(kit.registry_events())
+    commit = GroupCommit(ingestor, store)
     old = _produced("old", kit.code(99))
-    commit.submit([old], receipts=False)
-    before = latest_checkpoint(store)
-    assert before is not None
-    out: dict[int, Any] = {}
 
-    def send(i: int) -> None:
-        ev = _produced(f"p{i}", kit.code(i + 1))
-        again = old | {"id": f"again{i}"}  # a code produced before: rejected
-        out[i] = commit.submit([ev, again], receipts=True)
+    # the first transaction is held open until the other requests are queued behind it
+    running, release = threading.Event(), threading.Event()
+    plain = ingestor.ingest
 
-    with commit.lock:  # a transaction is running: everyone queues behind it
-        threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 10
-        while len(commit._queue) < 8:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-    for t in threads:
-        t.join(10)
-    after = latest_checkpoint(store)
-    assert after is not None
-    assert after.size == before.size + 8
-    # one transaction, one checkpoint, for all eight requests
+    def slow(raws: list[Any]) -> Any:
+        running.set()
+        release.wait(10)
+        return plain(raws)
+
+    ingestor.ingest = slow  # type: ignore[method-assign]
+    first = commit.submit([old], receipts=False)
+    assert running.wait(10)
+    ingestor.ingest = plain  # type: ignore[method-assign]
+    futures = [
+        commit.submit([_produced(f"p{i}", kit.code(i + 1)), old | {"id": f"again{i}"}],
+                      receipts=True)
+        for i in range(8)
+    ]  # fmt: skip
+    release.set()
+    [done], _ = first.result(10)
+    assert done.seq is not None
+    outcomes = [f.result(10) for f in futures]
+    # one more transaction, one more checkpoint, for all eight requests
     sizes = [int(r[0]) for r in store.checkpoint_rows()]
-    assert sizes[-2:] == [before.size, after.size]
-    verifier = load_signer(tmp_path / "keys").verifier()
-    for i in range(8):
-        (ok, again), (receipt, none) = out[i]
+    assert sizes[-2:] == [done.seq + 1, done.seq + 1 + 8]
+    verifier = signer.verifier()
+    for (ok, again), (receipt, none) in outcomes:
         assert ok.status == "accepted"
         assert verify_document(receipt, verifier).ok
-        assert again.status == "rejected" and none is None
+        assert again.status == "rejected" and none is None  # a code produced before
+    commit.stop()
 
 
-def _produced(eid: str, code: str) -> dict[str, Any]:
-    return kit.produced(eid, "2025-01-03T09:00:00+08:00", kit.MAKER, code)
+def test_a_failing_batch_fails_each_of_its_requests_and_the_writer_goes_on(
+    store: SqlStore,
+) -> None:
+    ingestor = Ingestor(store, clock=lambda: NOW)
+    commit = GroupCommit(ingestor, store)
+    plain = ingestor.ingest
+
+    def broken(raws: list[Any]) -> Any:
+        ingestor.ingest = plain  # type: ignore[method-assign]
+        raise RuntimeError("disk full")
+
+    ingestor.ingest = broken  # type: ignore[method-assign]
+    failed = commit.submit([{}], receipts=False)
+    with pytest.raises(RuntimeError, match="disk full"):
+        failed.result(10)
+    results, _ = commit.ingest(kit.registry_events(), receipts=False)
+    assert {r.status for r in results} == {"accepted"}
+    commit.stop()

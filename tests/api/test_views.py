@@ -169,3 +169,19 @@ def test_health_and_docs_work_offline(api: Api) -> None:
     spec = api.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     assert "apiKey" in spec["components"]["securitySchemes"]
+
+
+def test_a_scorecard_with_nothing_to_count_says_null_not_a_dash(api: Api) -> None:
+    from battrace.domain.calendar import WorkingCalendar
+    from battrace.domain.policy import Policy
+    from battrace.services.audit import audit
+
+    pack = kit.code(77)
+    api.ok(api.produce(pack), api.ev("shipped", "2025-01-03", kit.MAKER, battery=pack,
+                                     to=kit.DISMANTLER, hour=11))  # fmt: skip
+    api.ok(api.ev("received", "2025-01-03", kit.DISMANTLER, battery=pack, hour=12))
+    audit(api.store, as_of=dt.date(2025, 1, 9), policy=Policy.default(),
+          calendar=WorkingCalendar.default(), now=api.clock[0])  # fmt: skip
+    r = api.get(f"/v1/enterprises/{kit.DISMANTLER}/scorecard", kit.DISMANTLER)
+    assert r.status_code == 200, r.text
+    assert r.json()["on_time_pct"] is None

@@ -9,7 +9,7 @@ from battrace.ledger.keys import generate_signer, parse_signer, parse_verifier
 from battrace.ledger.merkle import Frontier, leaf_hash
 from battrace.services import log
 from battrace.store.schema import checkpoints, events, log_head
-from tests.kit import code
+from tests.kit import AUTOMAKER, MAKER, REPAIRER, code
 
 SIGNER_TEXT, VERIFIER_TEXT = generate_signer("test.example/log")
 
@@ -172,7 +172,39 @@ def test_batch_receipts_carry_proofs_against_the_checkpoint_cut_after_the_batch(
     raws = [world.produce(code(900 + k)) for k in range(7)]
     results = world.send(*raws)
     receipts = log.receipts_for_batch(
-        results, raws, start=world.ingestor.last_start, checkpoint=world.ingestor.last_checkpoint
+        results,
+        raws,
+        start=world.ingestor.last_start,
+        leaves=world.ingestor.last_leaves,
+        checkpoint=world.ingestor.last_checkpoint,
+    )
+    for r in receipts:
+        assert verify_document(r, parse_verifier(VERIFIER_TEXT)).ok
+
+
+def test_receipts_cover_a_batch_whose_correction_appends_a_replacement_leaf(world, store):
+    from battrace.ledger.documents import verify_document
+
+    world.ingestor.signer = parse_signer(SIGNER_TEXT)
+    world.ingestor.origin = "test.example/log"
+    ship = world.ev("shipped", "2025-01-03", MAKER, battery=code(950), to=AUTOMAKER, hour=11)
+    world.ok(world.produce(code(950)), ship)
+    fixed = dict(ship, id="ship-fixed", to=REPAIRER)
+    raws = [
+        world.ev(
+            "correction", "2025-01-09", MAKER, target=ship["id"], reason="typo", replacement=fixed
+        ),
+        world.produce(code(951)),
+    ]
+    results = world.send(*raws)
+    assert [r.status for r in results] == ["accepted", "accepted"]
+    assert len(world.ingestor.last_leaves) == 3  # correction, replacement, production
+    receipts = log.receipts_for_batch(
+        results,
+        raws,
+        start=world.ingestor.last_start,
+        leaves=world.ingestor.last_leaves,
+        checkpoint=world.ingestor.last_checkpoint,
     )
     for r in receipts:
         assert verify_document(r, parse_verifier(VERIFIER_TEXT)).ok

@@ -58,7 +58,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        to_thread.current_default_thread_limiter().total_tokens = options.threads
+        to_thread.current_default_thread_limiter().total_tokens = state.threads
         await run_in_threadpool(state.startup)
         try:
             yield

@@ -346,7 +346,12 @@ def _in_process(tmp: Path, jobs: list[list[dict[str, Any]]], now: dt.datetime, n
 def run(scale: str = "small") -> list[Figure]:
     """Throughput and latency figures of the API on this machine."""
     cfg = SCALES[scale]
-    packs, seconds = int(cfg["packs"]), float(cfg["seconds"])
+    return measure(packs=int(cfg["packs"]), seconds=float(cfg["seconds"]))
+
+
+def measure(*, packs: int, seconds: float) -> list[Figure]:
+    """Start a server on a fresh store and measure: throughput over `packs` lifecycles, each
+    steady-rate run for `seconds`."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="battrace-api-load-") as d:
         tmp = Path(d)

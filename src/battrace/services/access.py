@@ -21,10 +21,13 @@ nothing else decides. A refusal is `AccessDenied` (the API answers 401 to an ano
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from battrace.domain.events import Reason
 from battrace.domain.lifecycle import Battery
@@ -154,6 +157,34 @@ def reporter_problems(p: Principal, raws: Sequence[Any]) -> list[Reason | None]:
                 )
             )
     return out
+
+
+#: identifiers a rejection message may name: USCCs (18) and VINs (17), as whole words
+_USCC_WORD = re.compile(r"\b[0-9A-HJ-NP-RTUW-Y]{18}\b")
+_VIN_WORD = re.compile(r"\b[0-9A-HJ-NPR-Z]{17}\b")
+
+
+def shape_reasons(p: Principal, raw: Any, reasons: Sequence[Reason]) -> list[Reason]:
+    """Rejection reasons as the caller may read them: an enterprise learns why its event does
+    not fit, but not who else holds a battery or which vehicle it sits in — enterprises and
+    VINs its own event did not name are replaced by a neutral word. Regulators see all."""
+    if p.is_regulator or not reasons:
+        return list(reasons)
+    named = orjson.dumps(raw).decode() if isinstance(raw, dict) else ""
+    mine = p.enterprise or ""
+
+    def enterprise(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return word if word == mine or word in named else "another enterprise (其他企业)"
+
+    def vehicle(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return word if word in named else "another vehicle (其他车辆)"
+
+    return [
+        Reason(r.field, r.rule, _VIN_WORD.sub(vehicle, _USCC_WORD.sub(enterprise, r.message)))
+        for r in reasons
+    ]
 
 
 # ---------------------------------------------------------------- batteries

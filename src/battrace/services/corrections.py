@@ -38,7 +38,7 @@ def correct(
         return EventResult(index, ev.id, ev.reporter, "rejected", [problem])
     assert target is not None
     replacement = p.get("replacement")
-    saved = (ing._frontier.copy(), registry.copy(), ing._reg_changed)
+    saved = (ing._frontier.copy(), registry.copy(), ing._reg_changed, len(ing.last_leaves))
     w.savepoint()
     seq, lh = ing._append(batch, ev, body, to_us(ev.recorded_at) if ev.recorded_at else now_us)
     ing._flush(w, batch)
@@ -55,7 +55,8 @@ def correct(
             ] or [Reason("replacement", None, f"was {rep_result.status}")]
     if reasons:
         w.rollback_to_savepoint()
-        ing._frontier, reg, ing._reg_changed = saved
+        ing._frontier, reg, ing._reg_changed, appended = saved
+        del ing.last_leaves[appended:]
         registry.__dict__.update(reg.__dict__)
         _reload_overlay(ing, w, batch)
         return EventResult(index, ev.id, ev.reporter, "rejected", reasons)

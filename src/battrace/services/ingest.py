@@ -70,9 +70,11 @@ class Ingestor:
         self.clock = clock
         self.signer = signer
         self.origin = origin
-        #: the checkpoint cut after the last batch (signed note), and the frontier before it
+        #: the checkpoint cut after the last batch (signed note), the frontier before it and
+        #: the leaf hashes the batch appended (receipts are built from these in memory)
         self.last_checkpoint: str | None = None
         self.last_start: Frontier = Frontier()
+        self.last_leaves: list[bytes] = []
         self._registry: Registry | None = None
         self._registry_version = -1
 
@@ -157,6 +159,7 @@ class Ingestor:
         frontier = Frontier.from_bytes(w.head.frontier) if w.head.tree_size else Frontier()
         self.last_start = frontier.copy()
         self.last_checkpoint = None
+        self.last_leaves = []
         reg_before = registry.copy()
         self._frontier = frontier
         self._reg_changed = False
@@ -371,6 +374,7 @@ class Ingestor:
         seq = self._frontier.size
         lh = event_leaf(body, recorded_us, ev.reporter)
         nodes = self._frontier.append(lh)
+        self.last_leaves.append(lh)
         p = ev.payload
         primary = p.get("battery") if not ev.type.is_registry else None
         batch.events.append(

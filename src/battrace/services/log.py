@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,20 +119,17 @@ def receipts_for_batch(
     raws: list[Any],
     *,
     start: Frontier,
+    leaves: Sequence[bytes],
     checkpoint: str | None,
 ) -> list[dict[str, Any] | None]:
     """A receipt per accepted result of the last batch (None for the others), with inclusion
-    proofs computed in memory against the checkpoint cut after the batch."""
-    new = sorted(
-        (r.seq, r.leaf_hash)
-        for r in results
-        if r.status == "accepted" and r.seq is not None and r.seq >= start.size
-    )
+    proofs computed in memory against the checkpoint cut after the batch. `leaves` are all the
+    leaf hashes the batch appended (`Ingestor.last_leaves`: a correction's replacement takes a
+    leaf of its own)."""
     proofs: dict[int, list[bytes]] = {}
-    if checkpoint is not None and new:
-        leaves = [lh for _, lh in new if lh is not None]
-        assert [s for s, _ in new] == list(range(start.size, start.size + len(new)))
-        proofs = dict(zip((s for s, _ in new), batch_inclusion_proofs(start, leaves), strict=True))
+    if checkpoint is not None and leaves:
+        batch = batch_inclusion_proofs(start, leaves)
+        proofs = {start.size + i: p for i, p in enumerate(batch)}
     out: list[dict[str, Any] | None] = []
     for r, raw in zip(results, raws, strict=True):
         if r.status != "accepted" or r.seq is None or r.leaf_hash is None:

@@ -280,10 +280,10 @@ def scorecard(store: SqlStore, uscc: str) -> dict[str, Any]:
     return {
         "enterprise": uscc,
         "events_reported": reported,
-        "on_time_pct": detail.get("on_time_pct"),
+        "on_time_pct": _percent(detail.get("on_time_pct")),
         "reportable": detail.get("reportable"),
         "late": detail.get("late"),
-        "complete_pct": detail.get("complete_pct"),
+        "complete_pct": _percent(detail.get("complete_pct")),
         "lifecycles": detail.get("lifecycles"),
         "gaps": detail.get("gaps"),
         "as_of": latest[0]["as_of"] if latest else None,
@@ -331,3 +331,11 @@ def reporters_of(store: SqlStore, *, code: str | None = None, vin: str | None = 
         q = select(events.c.reporter).where(and_(events.c.vin == vin)).distinct()
     with store.engine.connect() as c:
         return set(c.execute(q).scalars())
+
+
+def _percent(value: Any) -> float | None:
+    """A stored share as a number (the audit writes "—" when there was nothing to count)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

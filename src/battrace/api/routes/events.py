@@ -19,6 +19,8 @@ from battrace.services import access
 
 router = APIRouter(prefix="/v1", tags=["events"])
 MAX_EVENTS = 10_000
+#: responses for up to this many events are rendered on the event loop
+INLINE_RESULTS = 100
 
 
 @router.post(
@@ -51,8 +53,14 @@ async def post_events(
     access.require_key(caller, "reporting events")
     doc = await json_body(request)
     events = _events(doc, state.options.max_batch_events)
-    done = await run_in_threadpool(state.ingest, caller, events, source="api", receipts=receipts)
-    return Response(orjson.dumps(batch_body(done)), media_type="application/json")
+    done = await state.ingest_async(caller, events, source="api", receipts=receipts)
+    if len(done) > INLINE_RESULTS:  # rendering thousands of receipts is work for a thread
+        return Response(await run_in_threadpool(_render, done), media_type="application/json")
+    return Response(_render(done), media_type="application/json")
+
+
+def _render(done: list[Ingested]) -> bytes:
+    return orjson.dumps(batch_body(done))
 
 
 def _events(doc: Any, limit: int) -> list[Any]:

@@ -1,0 +1,48 @@
+"""A rejection tells an enterprise why its event does not fit, not who holds the battery."""
+
+from tests import kit
+from tests.api.conftest import Api
+
+
+def test_a_rejection_does_not_name_the_holder_or_vehicle_to_another_enterprise(api: Api) -> None:
+    pack = kit.code(61)
+    api.ok(api.produce(pack))
+    api.ok(api.ev("shipped", "2025-01-03", kit.MAKER, battery=pack, to=kit.AUTOMAKER, hour=11))
+    api.ok(api.ev("received", "2025-01-03", kit.AUTOMAKER, battery=pack, hour=12))
+    api.ok(
+        api.ev(
+            "installed",
+            "2025-01-03",
+            kit.AUTOMAKER,
+            battery=pack,
+            vin=kit.VIN1,
+            vehicle_model=kit.MODEL,
+            hour=13,
+        )
+    )
+    # a repairer that does not hold it tries to ship it, and to remove it from another vehicle
+    body = api.send(
+        api.ev("shipped", "2025-01-04", kit.REPAIRER, battery=pack, to=kit.RECYCLER),
+        api.ev(
+            "removed",
+            "2025-01-04",
+            kit.REPAIRER,
+            battery=pack,
+            vin=kit.VIN2,
+            reason="defect",
+            hour=11,
+        ),
+    )
+    messages = " ".join(r["message"] for x in body["results"] for r in x["reasons"])
+    assert [x["status"] for x in body["results"]] == ["rejected", "rejected"]
+    assert kit.AUTOMAKER not in messages
+    assert kit.VIN1 not in messages
+    assert "another enterprise" in messages
+
+
+def test_a_regulator_reporting_sees_every_identifier(api: Api) -> None:
+    pack = kit.code(62)
+    api.ok(api.produce(pack))
+    body = api.send(api.ev("shipped", "2025-01-04", kit.REGULATOR, battery=pack, to=kit.OUTLET))
+    messages = " ".join(r["message"] for x in body["results"] for r in x["reasons"])
+    assert kit.MAKER in messages
