@@ -1,5 +1,7 @@
 """Ingest-time flags BT-010 … BT-014 and BT-020: each triggered, and its near-miss left alone."""
 
+import sqlalchemy as sa
+
 from battrace.identity import ProductType
 from tests.compliance import scenes as s
 from tests.kit import (
@@ -22,9 +24,15 @@ SCRAP_DAY = "2025-05-06"
 def scrap(world, v, present):
     world.set_now(SCRAP_DAY)
     return world.one(
-        world.ev("vehicle_scrapped", SCRAP_DAY, DISMANTLER, vin=v, certificate_no="C-9",
-                 batteries_present=present)
-    )  # fmt: skip
+        world.ev(
+            "vehicle_scrapped",
+            SCRAP_DAY,
+            DISMANTLER,
+            vin=v,
+            certificate_no="C-9",
+            batteries_present=present,
+        )
+    )
 
 
 # ---------------------------------------------------------------------- BT-010
@@ -102,17 +110,31 @@ def reprocess(world, n, **fields):
     }
     body = {k: v for k, v in body.items() if v is not None}
     result = world.one(
-        world.ev("reprocessed", "2025-04-01", REPROCESSOR, battery=product, inputs=[pack],
-                 hour=16, **body)
-    )  # fmt: skip
+        world.ev(
+            "reprocessed",
+            "2025-04-01",
+            REPROCESSOR,
+            battery=product,
+            inputs=[pack],
+            hour=16,
+            **body,
+        )
+    )
     return product, result
 
 
 def deploy(world, product, application):
     return world.one(
-        world.ev("deployed", "2025-04-01", REPROCESSOR, battery=product, application=application,
-                 site="site 1", hour=17)
-    )  # fmt: skip
+        world.ev(
+            "deployed",
+            "2025-04-01",
+            REPROCESSOR,
+            battery=product,
+            application=application,
+            site="site 1",
+            hour=17,
+        )
+    )
 
 
 def test_a_conforming_reprocessed_product_deployed_for_storage_raises_nothing(world, store):
@@ -153,10 +175,17 @@ def recycle(world, n, li_recovered):
     pack = code(130 + n)
     s.at_recycler(world, pack, s.vin(130 + n), "2025-04-01")
     return world.one(
-        world.ev("recycled", "2025-04-01", RECYCLER, battery=pack, input_mass_kg=350, hour=16,
-                 contained={"li": 10.0, "ni": 20.0, "co": 5.0, "mn": 5.0},
-                 recovered={"li": li_recovered, "ni": 19.6, "co": 4.9, "mn": 4.9})
-    )  # fmt: skip
+        world.ev(
+            "recycled",
+            "2025-04-01",
+            RECYCLER,
+            battery=pack,
+            input_mass_kg=350,
+            hour=16,
+            contained={"li": 10.0, "ni": 20.0, "co": 5.0, "mn": 5.0},
+            recovered={"li": li_recovered, "ni": 19.6, "co": 4.9, "mn": 4.9},
+        )
+    )
 
 
 def test_recovery_exactly_at_the_threshold_is_not_flagged(world):
@@ -207,9 +236,10 @@ def test_the_sale_clock_starts_at_the_certificate_date(world, store):
         world.produce(pack, "2025-09-20", hour=8),
         world.ev("shipped", "2025-09-20", MAKER, battery=pack, to=AUTOMAKER, hour=9),
         world.ev("received", "2025-09-20", AUTOMAKER, battery=pack, hour=10),
-        world.ev("installed", "2025-09-20", AUTOMAKER, battery=pack, vin=v, vehicle_model="EV-1",
-                 hour=11),
-    )  # fmt: skip
+        world.ev(
+            "installed", "2025-09-20", AUTOMAKER, battery=pack, vin=v, vehicle_model="EV-1", hour=11
+        ),
+    )
 
     sold = world.one(
         world.ev("vehicle_sold", "2025-09-20", AUTOMAKER, vin=v, certificate_date="2025-09-26")
@@ -225,10 +255,17 @@ def test_modules_of_a_dismantled_pack_recycled_below_threshold_are_flagged_each(
     world.ok(world.ev("dismantled", "2025-04-01", RECYCLER, battery=pack, parts=[part], hour=14))
 
     result = world.one(
-        world.ev("recycled", "2025-04-01", RECYCLER, battery=part, input_mass_kg=100, hour=15,
-                 contained={"li": 1.0, "ni": 0, "co": 0, "mn": 0},
-                 recovered={"li": 0.5, "ni": 0, "co": 0, "mn": 0})
-    )  # fmt: skip
+        world.ev(
+            "recycled",
+            "2025-04-01",
+            RECYCLER,
+            battery=part,
+            input_mass_kg=100,
+            hour=15,
+            contained={"li": 1.0, "ni": 0, "co": 0, "mn": 0},
+            recovered={"li": 0.5, "ni": 0, "co": 0, "mn": 0},
+        )
+    )
 
     assert result.flags == ["BT-014"]
 
@@ -239,10 +276,17 @@ def test_a_recycler_that_leaves_lithium_out_of_its_declaration_is_flagged(world)
     s.at_recycler(world, pack, s.vin(170), "2025-04-01")
 
     result = world.one(
-        world.ev("recycled", "2025-04-01", RECYCLER, battery=pack, input_mass_kg=350, hour=16,
-                 contained={"ni": 20.0, "co": 5.0, "mn": 5.0},
-                 recovered={"ni": 19.6, "co": 4.9, "mn": 4.9})
-    )  # fmt: skip
+        world.ev(
+            "recycled",
+            "2025-04-01",
+            RECYCLER,
+            battery=pack,
+            input_mass_kg=350,
+            hour=16,
+            contained={"ni": 20.0, "co": 5.0, "mn": 5.0},
+            recovered={"ni": 19.6, "co": 4.9, "mn": 4.9},
+        )
+    )
 
     assert result.flags == ["BT-014"], "an LFP pack's lithium went undeclared and unchecked"
 
@@ -252,8 +296,35 @@ def test_a_qualified_reprocessor_dismantling_a_pack_it_holds_is_not_flagged(worl
     s.handed_to(world, pack, s.vin(171), "2025-04-01", REPROCESSOR)
 
     result = world.one(
-        world.ev("dismantled", "2025-04-01", REPROCESSOR, battery=pack, hour=16,
-                 parts=[code(172, kind=ProductType.MODULE)])
-    )  # fmt: skip
+        world.ev(
+            "dismantled",
+            "2025-04-01",
+            REPROCESSOR,
+            battery=pack,
+            hour=16,
+            parts=[code(172, kind=ProductType.MODULE)],
+        )
+    )
 
     assert result.flags == [], "dismantling is how reprocessors get at modules"
+
+
+def test_a_product_reported_under_an_ebike_code_is_refused_and_flagged(world, store):
+    ebike = "R01G" + "B01TRACE01" + "FC7" + "0000001"  # E/F/G where P/M/C belongs: GB/T 45565
+    assert len(ebike) == 24
+    result = world.one(
+        world.ev(
+            "reprocessed",
+            "2025-04-01",
+            REPROCESSOR,
+            battery=ebike,
+            inputs=[code(180)],
+            application="energy_storage",
+        )
+    )
+    assert result.status == "rejected"
+    assert result.flags == ["BT-012"]
+    assert [r.rule for r in result.reasons if r.field == "battery"] == ["BT-001"]
+    with store.engine.connect() as c:
+        n = c.execute(sa.text("SELECT count(*) FROM findings WHERE rule = 'BT-012'")).scalar()
+    assert n == 1

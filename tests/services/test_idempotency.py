@@ -73,3 +73,17 @@ def test_a_rejected_event_may_be_sent_again_once_fixed(world):
     bad = world.produce(code(40), chemistry="NCM")  # type B is LFP
     assert world.one(bad).status == "rejected"
     assert world.one(dict(bad, chemistry="LFP")).status == "accepted"
+
+
+def test_a_rejected_and_flagged_event_sent_again_raises_no_second_finding(world, store):
+    from tests.kit import MAKER2
+
+    pack = code(50)
+    world.ok(world.produce(pack))
+    clone = world.produce(pack, reporter=MAKER2)
+    assert world.one(clone).flags == ["BT-003"]
+    again = world.one(dict(clone))
+    assert again.status == "rejected"
+    with store.engine.connect() as c:
+        rows = c.execute(sa.text("SELECT count(*) FROM findings WHERE rule = 'BT-003'")).scalar()
+    assert rows == 1

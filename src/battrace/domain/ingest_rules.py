@@ -8,9 +8,11 @@ and deadlines come from the policy; working days from the official calendar.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from battrace.domain.calendar import WorkingCalendar
 from battrace.domain.decide import Flag
@@ -21,6 +23,10 @@ from battrace.domain.registry import Registry
 from battrace.domain.vocab import CHEMISTRY_ELEMENTS, EventType, Scope, State
 
 T = EventType
+
+#: GB/T 45565 e-bike module/pack/system codes carry E, F or G where GB/T 34014 has P, M, C
+#: (CODES.md §2); the rest of the layout is assumed to follow GB/T 34014 [unsure]
+_EBIKE_CODE = re.compile(r"[0-9A-Z]{3}[EFG][0-9A-Z]{20}")
 
 
 @dataclass(slots=True)
@@ -60,6 +66,36 @@ class IngestRules:
     def policy_version(self) -> str:
         """The policy version findings record."""
         return self.policy.version
+
+    def rejected(self, raw: Any) -> list[Flag]:
+        """Flags for an event refused at validation that the regulator must still see: a
+        product reported under what looks like a GB/T 45565 e-bike code (BT-012), which no
+        GB/T 34014 code can be (`recoding.flag_ebike_codes`)."""
+        if not self.policy.recoding.flag_ebike_codes or not isinstance(raw, dict):
+            return []
+        code, reporter = raw.get("battery"), raw.get("reporter")
+        if raw.get("type") not in ("reprocessed", "deployed") or not isinstance(reporter, str):
+            return []
+        if not isinstance(code, str) or not _EBIKE_CODE.fullmatch(code):
+            return []
+        inputs = [c for c in raw.get("inputs") or () if isinstance(c, str)]
+        origin = "re-coded from " + ", ".join(inputs) if inputs else "an unregistered code"
+        return [
+            Flag(
+                "BT-012",
+                reporter,
+                (code, *inputs),
+                (),
+                code,
+                {
+                    "reporter": reporter,
+                    "code": code,
+                    "application": f"{raw.get('application', '?')} (an e-bike code)",
+                    "origin": origin,
+                    "day": str(raw.get("time", "?"))[:10],
+                },
+            )
+        ]
 
     def flags(self, ev: Event, ctx: FlagContext) -> list[Flag]:
         """Every flag `ev` raises."""

@@ -64,6 +64,10 @@ class NoRules:
         """No findings."""
         return []
 
+    def rejected(self, raw: Any) -> list[Flag]:
+        """No findings."""
+        return []
+
 
 class Batch:
     """Rows staged by one transaction, and the projection overlay they imply."""

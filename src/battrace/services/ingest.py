@@ -109,14 +109,20 @@ class Ingestor:
     ) -> list[EventResult]:
         """Decide and store a validated batch in one transaction."""
         results: list[EventResult | None] = [None] * len(raws)
+        refused: list[tuple[tuple[str, str], Any, list[Flag]]] = []
         for i, (raw, c) in enumerate(zip(raws, checked, strict=True)):
             if isinstance(c, list):
                 rid, rep = ident(raw)
-                results[i] = EventResult(first_index + i, rid, rep, "rejected", c)
+                flags = self.rules.rejected(raw)
+                results[i] = EventResult(
+                    first_index + i, rid, rep, "rejected", c, flags=[f.rule for f in flags]
+                )
+                if flags:
+                    refused.append(((rep or "?", rid or "?"), raw, flags))
         valid = [(i, c) for i, c in enumerate(checked) if isinstance(c, Event)]
         with self.store.writer() as w:
             registry = self._registry_for(w)
-            self._run(w, registry, valid, results, first_index, to_us(now))
+            self._run(w, registry, valid, results, first_index, to_us(now), refused)
         return [r for r in results if r is not None]
 
     def parse_line(self, line: bytes) -> Any:
@@ -144,8 +150,11 @@ class Ingestor:
         results: list[EventResult | None],
         first_index: int,
         now_us: int,
+        refused: list[tuple[tuple[str, str], Any, list[Flag]]],
     ) -> None:
         batch = Batch()
+        for key, raw, flags in refused:
+            self._stage_flags(batch, key, raw, flags, None, now_us)
         batch.flag_context = FlagContext(
             {}, {}, None, None, registry, from_us(now_us), lambda c: self._lookup(w, batch, c)
         )
@@ -222,7 +231,7 @@ class Ingestor:
             return correct(self, w, registry, batch, ev, body, index, now_us)
         decision, before, v_before = self._decide(w, registry, batch, ev, self._frontier.size)
         if not decision.accepted:
-            self._stage_flags(batch, ev, decision.flags, None, now_us)
+            self._stage_flags(batch, ev.key, ev.payload, decision.flags, None, now_us)
             batch.seen[ev.key] = (body, None, None)
             return EventResult(
                 index,
@@ -243,7 +252,7 @@ class Ingestor:
         ctx.recorded_at = from_us(recorded_us if reported_us is None else reported_us)
         flags = self.rules.flags(ev, ctx)
         if flags:
-            self._stage_flags(batch, ev, flags, seq, now_us)
+            self._stage_flags(batch, ev.key, ev.payload, flags, seq, now_us)
         batch.seen[ev.key] = (body, seq, lh)
         return EventResult(
             index,
@@ -408,14 +417,22 @@ class Ingestor:
             batch.dirty_vins.add(decision.vehicle.vin)
 
     def _stage_flags(
-        self, batch: Batch, ev: Event, flags: Iterable[Flag], seq: int | None, now_us: int
+        self,
+        batch: Batch,
+        key: tuple[str, str],
+        payload: Any,
+        flags: Iterable[Flag],
+        seq: int | None,
+        now_us: int,
     ) -> None:
+        """Stage findings raised by the event `key` (stored at `seq`, or refused: None)."""
+        reporter, event_id = key
         for f in flags:
             zh, en = RULES[f.rule].render(f.facts)
-            keys = [f"{ev.reporter}/{ev.id}"]
+            keys = [f"{reporter}/{event_id}"]
             detail = dict(f.facts)
             if seq is None:
-                detail["rejected_event"] = ev.payload
+                detail["rejected_event"] = payload
             batch.findings.append(
                 {
                     "rule": f.rule,
@@ -424,7 +441,7 @@ class Ingestor:
                     "codes": json.dumps(list(f.codes)),
                     "vins": json.dumps(list(f.vins)),
                     "events": json.dumps(keys),
-                    "subject_key": f"{f.subject_key}#{ev.reporter}/{ev.id}",
+                    "subject_key": f"{f.subject_key}#{reporter}/{event_id}",
                     "trigger_seq": seq,
                     "found_us": now_us,
                     "as_of": None,

@@ -299,8 +299,9 @@ class Writer:
             return
         cols = list(rows[0])
         marks = ",".join("?" * len(cols))
+        # the same open finding again (a rejected event sent twice) is not a second finding
         self._many(
-            f"INSERT INTO findings ({', '.join(cols)}) VALUES ({marks})",
+            f"INSERT INTO findings ({', '.join(cols)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
             [tuple(r[c] for c in cols) for r in rows],
         )
 
