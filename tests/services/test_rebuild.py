@@ -108,3 +108,20 @@ def test_rebuilding_the_projections_from_the_log_changes_nothing(world, store):
     assert report.misfits == []
     assert snapshot(store) == before
     assert report.batteries == len(before["batteries"]) == 6
+
+
+def test_the_statistics_migration_fills_the_table_as_ingest_keeps_it(world, store):
+    from alembic import command
+
+    from battrace.store.migrate import alembic_config, upgrade
+    from battrace.store.schema import event_stats
+
+    busy_history(world)
+    with store.engine.connect() as c:
+        kept = sorted(c.execute(sa.select(event_stats)).all())
+    assert sum(r.retirements for r in kept) == 2  # the replaced pack, the one found at scrapping
+    with store.engine.begin() as c:
+        command.downgrade(alembic_config(c), "0002")
+    upgrade(store.engine)
+    with store.engine.connect() as c:
+        assert sorted(c.execute(sa.select(event_stats)).all()) == kept

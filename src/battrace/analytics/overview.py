@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from battrace.analytics.regions import province_of
-from battrace.analytics.sql import ENDED_STATES, cst_day, day_to_month, live, months_between
+from battrace.analytics.sql import ENDED_STATES, cst_day, day_to_month, months_between
 from battrace.domain.vocab import REGISTRY_TYPES
 from battrace.store.schema import (
     batteries,
     enterprises,
-    event_codes,
+    event_stats,
     events,
     findings,
+    log_head,
     vehicles,
-    withdrawals,
 )
 from battrace.store.sql import SqlStore
 
@@ -89,7 +89,7 @@ def overview(store: SqlStore) -> Overview:
         o.batteries = sum(o.by_state_chemistry.values())
         o.vehicles = int(c.execute(select(func.count()).select_from(vehicles)).scalar_one())
         ev_days, ret_days = _event_days(c)
-        o.events = int(c.execute(select(func.count()).select_from(events)).scalar_one())
+        o.events = int(c.execute(select(log_head.c.tree_size)).scalar_one())
         # a finding raised at ingest is dated by its event (when the violation happened); an
         # audit finding by the day it was found
         trigger = events.alias("trigger")
@@ -117,45 +117,21 @@ def overview(store: SqlStore) -> Overview:
 
 
 def _event_days(c: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Battery events and retirements per CST day, from one scan of the log: a retirement is a
-    pack leaving service — `removed` (not the dismantler's removal of a pack already counted by
-    `vehicle_scrapped`), the old pack of `replaced`, each pack found by `vehicle_scrapped`."""
-    day = cst_day(events.c.time_us).label("day")
-    retiring = case((events.c.type.in_(("replaced", "removed")), 1), else_=0)
-    battery_event = case((events.c.type.in_(sorted(REGISTRY_TYPES)), 0), else_=1)
-    per_day = select(day, func.sum(battery_event), func.sum(retiring)).group_by(day)
-    # withdrawn events (corrections) are few: subtract them rather than test every row
-    gone = (
-        select(day, func.sum(battery_event), func.sum(retiring))
-        .where(events.c.seq.in_(select(withdrawals.c.target_seq)))
-        .group_by(day)
-    )
-    scrapped = (
-        select(day, func.count())
-        .select_from(event_codes)
-        .join(events, events.c.seq == event_codes.c.seq)
-        .where(events.c.type == "vehicle_scrapped", live())
-        .group_by(day)
-    )
-    # the dismantler's removal of a pack `vehicle_scrapped` already retired (canonical JSON:
-    # no whitespace, so the pattern is exact)
-    scrapping = (
-        select(day, func.count())
-        .where(events.c.type == "removed", live())
-        .where(events.c.payload.like('%"reason":"scrapping"%'))
-        .group_by(day)
-    )
-    ev: dict[int, int] = defaultdict(int)
-    ret: dict[int, int] = defaultdict(int)
-    for sign, rows in ((1, c.execute(per_day)), (-1, c.execute(gone))):
-        for d, n, r in rows:
-            ev[d] += sign * int(n or 0)
-            ret[d] += sign * int(r or 0)
-    for d, n in c.execute(scrapped):
-        ret[d] += int(n)
-    for d, n in c.execute(scrapping):
-        ret[d] -= int(n)
-    return list(ev.items()), list(ret.items())
+    """Battery events and retirements per CST day, from the `event_stats` projection (kept
+    by ingest: a retirement is a pack leaving service — `removed` other than the dismantler's
+    removal of a pack `vehicle_scrapped` already counted, the old pack of `replaced`, each pack
+    found by `vehicle_scrapped`)."""
+    battery_event = case((event_stats.c.type.in_(sorted(REGISTRY_TYPES)), 0), else_=1)
+    rows = c.execute(
+        select(
+            event_stats.c.day,
+            func.sum(event_stats.c.events * battery_event),
+            func.sum(event_stats.c.retirements),
+        ).group_by(event_stats.c.day)
+    ).all()
+    ev = [(int(d), int(n or 0)) for d, n, _ in rows]
+    ret = [(int(d), int(r or 0)) for d, _, r in rows]
+    return ev, ret
 
 
 def _by_month(rows: Any) -> dict[str, int]:

@@ -81,6 +81,8 @@ class Batch:
         self.dirty_vins: set[str] = set()
         self.findings: list[dict[str, Any]] = []
         self.seen: dict[tuple[str, str], tuple[bytes, int | None, bytes | None]] = {}
+        #: (CST day, type) -> [live events, retirements] to add to `event_stats`
+        self.stats: dict[tuple[int, str], list[int]] = {}
         self.flag_context: FlagContext
 
 
@@ -96,3 +98,24 @@ def ident(raw: Any) -> tuple[str | None, str | None]:
         rid, rep = raw.get("id"), raw.get("reporter")
         return (rid if isinstance(rid, str) else None, rep if isinstance(rep, str) else None)
     return None, None
+
+
+US_PER_DAY = 86_400_000_000
+CST_OFFSET_US = 8 * 3_600_000_000
+
+
+def count_event(stats: dict[tuple[int, str], list[int]], ev: Event, sign: int = 1) -> None:
+    """Add (or, with sign -1, take back) one event's share of the daily statistics."""
+    day = (ev.time_us + CST_OFFSET_US) // US_PER_DAY
+    t = ev.type.value
+    if t == "replaced":
+        retired = 1
+    elif t == "removed":
+        retired = 0 if ev.payload.get("reason") == "scrapping" else 1
+    elif t == "vehicle_scrapped":
+        retired = len(ev.payload.get("batteries_present", ()))
+    else:
+        retired = 0
+    row = stats.setdefault((day, t), [0, 0])
+    row[0] += sign
+    row[1] += sign * retired

@@ -10,7 +10,7 @@ from battrace.domain.events import Event, Reason, ValidationContext, from_us, to
 from battrace.domain.lifecycle import parts_of, vin_of
 from battrace.domain.registry import Registry
 from battrace.domain.vocab import EventType
-from battrace.services.batch import Batch, EventResult
+from battrace.services.batch import Batch, EventResult, count_event
 from battrace.services.common import rfc3339
 from battrace.store.rows import StoredEvent
 from battrace.store.writer import Writer
@@ -43,7 +43,9 @@ def correct(
     seq, lh = ing._append(batch, ev, body, to_us(ev.recorded_at) if ev.recorded_at else now_us)
     ing._flush(w, batch)
     w.insert_withdrawals([(target.seq, seq)])
-    reasons = _refold_after_withdrawal(ing, w, registry, batch, ing._revive(target))
+    withdrawn = ing._revive(target)
+    count_event(batch.stats, withdrawn, -1)
+    reasons = _refold_after_withdrawal(ing, w, registry, batch, withdrawn)
     rep_result: EventResult | None = None
     if not reasons and replacement is not None:
         rep_result = _replacement(
@@ -57,6 +59,9 @@ def correct(
         w.rollback_to_savepoint()
         ing._frontier, reg, ing._reg_changed, appended = saved
         del ing.last_leaves[appended:]
+        for staged in (batch.events, batch.codes, batch.findings):
+            staged.clear()  # all of it came after the savepoint (it was flushed just before)
+        batch.stats.clear()
         registry.__dict__.update(reg.__dict__)
         _reload_overlay(ing, w, batch)
         return EventResult(index, ev.id, ev.reporter, "rejected", reasons)

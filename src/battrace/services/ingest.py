@@ -34,7 +34,15 @@ from battrace.ledger.canonical import CanonicalizationError
 from battrace.ledger.checkpoint import Checkpoint, sign_checkpoint
 from battrace.ledger.keys import NoteSigner
 from battrace.ledger.merkle import Frontier
-from battrace.services.batch import BadJson, Batch, EventResult, NoRules, event_leaf, ident
+from battrace.services.batch import (
+    BadJson,
+    Batch,
+    EventResult,
+    NoRules,
+    count_event,
+    event_leaf,
+    ident,
+)
 from battrace.services.common import canonical, registry_from, revive, rfc3339
 from battrace.services.corrections import correct
 from battrace.store.rows import StoredEvent
@@ -384,6 +392,7 @@ class Ingestor:
         lh = event_leaf(body, recorded_us, ev.reporter)
         nodes = self._frontier.append(lh)
         self.last_leaves.append(lh)
+        count_event(batch.stats, ev)
         p = ev.payload
         primary = p.get("battery") if not ev.type.is_registry else None
         batch.events.append(
@@ -473,6 +482,8 @@ class Ingestor:
             if batch.vehicles.get(vin) is None:
                 w.delete_vehicle(vin)
         w.insert_findings(batch.findings)
+        w.add_stats(batch.stats)
+        batch.stats.clear()
         batch.events.clear()
         batch.codes.clear()
         batch.findings.clear()

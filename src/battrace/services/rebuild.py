@@ -17,6 +17,8 @@ from battrace.domain.decide import decide, stamp
 from battrace.domain.events import ValidationContext
 from battrace.domain.lifecycle import Battery, Vehicle, parts_of, vin_of
 from battrace.domain.registry import Registry
+from battrace.domain.vocab import EventType
+from battrace.services.batch import count_event
 from battrace.services.common import revive
 from battrace.store.rows import STORED_EVENT_COLUMNS, stored_event
 from battrace.store.schema import events, withdrawals
@@ -42,28 +44,38 @@ def fold_log(
     *,
     validation: ValidationContext | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[dict[str, Battery], dict[str, Vehicle], Registry, RebuildReport]:
-    """Every projection, folded from the log in memory."""
+) -> tuple[
+    dict[str, Battery],
+    dict[str, Vehicle],
+    Registry,
+    dict[tuple[int, str], list[int]],
+    RebuildReport,
+]:
+    """Every projection, folded from the log in memory (corrections only count in the
+    statistics: what they withdrew is already left out)."""
     cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
     q = (
         sa.select(*cols)
         .where(~sa.exists().where(withdrawals.c.target_seq == events.c.seq))
-        .where(events.c.type != "correction")
         .order_by(events.c.time_us, events.c.seq)
     )
     batteries: dict[str, Battery] = {}
     vehicles: dict[str, Vehicle] = {}
+    stats: dict[tuple[int, str], list[int]] = {}
     registry = Registry()
     report = RebuildReport()
     with store.engine.connect() as conn:
         for row in conn.execution_options(yield_per=10_000).execute(q):
             stored = stored_event(row)
             ev = revive(stored, validation)
+            count_event(stats, ev)
+            report.events += 1
+            if ev.type is EventType.CORRECTION:
+                continue
             before = {c: batteries.get(c) for c, _ in parts_of(ev)}
             vin = vin_of(ev)
             v_before = vehicles.get(vin) if vin else None
             decision = decide(ev, before=before, vehicle=v_before, registry=registry)
-            report.events += 1
             if not decision.accepted:
                 reasons = "; ".join(r.message for r in decision.reasons)
                 report.misfits.append(f"leaf {stored.seq} ({ev.type.value}): {reasons}")
@@ -77,15 +89,17 @@ def fold_log(
             if progress is not None and report.events % 100_000 == 0:
                 progress(report.events)
     report.batteries, report.vehicles = len(batteries), len(vehicles)
-    return batteries, vehicles, registry, report
+    return batteries, vehicles, registry, stats, report
 
 
 def rebuild(store: SqlStore, *, validation: ValidationContext | None = None) -> RebuildReport:
     """Fold the log and replace the projections with the result (one transaction)."""
-    batteries, vehicles, registry, report = fold_log(store, validation=validation)
+    batteries, vehicles, registry, stats, report = fold_log(store, validation=validation)
     with store.writer() as w:
         w._exec("DELETE FROM batteries")
         w._exec("DELETE FROM vehicles")
+        w._exec("DELETE FROM event_stats")
+        w.add_stats(stats)
         w.upsert_batteries(batteries.values())
         w.upsert_vehicles(vehicles.values())
         w.write_registry(registry)

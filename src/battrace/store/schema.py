@@ -263,9 +263,23 @@ checkpoints = Table(
     Column("note", Text, nullable=False),
 )
 
+#: Projection: live events per China-Standard-Time day and type, and the packs they retired
+#: (removed other than at scrapping, the old pack of a replacement, each pack found at
+#: scrapping). Dashboards read this instead of scanning the log.
+event_stats = Table(
+    "event_stats",
+    metadata,
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("type", String(32), primary_key=True),
+    Column("events", BigInteger, nullable=False),
+    Column("retirements", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 PROJECTIONS = (
     batteries,
     vehicles,
+    event_stats,
     enterprises,
     manufacturer_codes,
     qualifications,

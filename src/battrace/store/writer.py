@@ -233,6 +233,16 @@ class Writer:
             rows,
         )
 
+    def add_stats(self, deltas: dict[tuple[int, str], list[int]]) -> None:
+        """Add per-day event counts and retirements to `event_stats`."""
+        rows = [(d, t, n, r) for (d, t), (n, r) in deltas.items() if n or r]
+        self._many(
+            "INSERT INTO event_stats (day, type, events, retirements) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (day, type) DO UPDATE SET events = event_stats.events + excluded.events,"
+            " retirements = event_stats.retirements + excluded.retirements",
+            rows,
+        )
+
     def delete_battery(self, code: str) -> None:
         """Drop a code's projection (a correction withdrew its registration)."""
         self._exec("DELETE FROM batteries WHERE code = ?", (code,))
