@@ -199,15 +199,53 @@ def test_receipts_cover_a_batch_whose_correction_appends_a_replacement_leaf(worl
     results = world.send(*raws)
     assert [r.status for r in results] == ["accepted", "accepted"]
     assert len(world.ingestor.last_leaves) == 3  # correction, replacement, production
+    assert len(world.ingestor.last_blobs) == 3
     receipts = log.receipts_for_batch(
         results,
         raws,
         start=world.ingestor.last_start,
         leaves=world.ingestor.last_leaves,
+        blobs=world.ingestor.last_blobs,
         checkpoint=world.ingestor.last_checkpoint,
     )
     for r in receipts:
         assert verify_document(r, parse_verifier(VERIFIER_TEXT)).ok
+
+
+def test_receipts_skip_the_leaf_of_a_correction_rolled_back_within_the_batch(world, store):
+    from battrace.ledger.documents import verify_document
+
+    world.ingestor.signer = parse_signer(SIGNER_TEXT)
+    world.ingestor.origin = "test.example/log"
+    ship = world.ev("shipped", "2025-01-03", MAKER, battery=code(960), to=AUTOMAKER, hour=11)
+    world.ok(world.produce(code(960)), ship)
+    bad = dict(ship, id="ship-bad", to="not-a-uscc")
+    raws = [
+        world.produce(code(961)),
+        world.ev("correction", "2025-01-09", MAKER, target=ship["id"], reason="x", replacement=bad),
+        world.produce(code(962)),
+    ]
+    results = world.send(*raws)
+    assert [r.status for r in results] == ["accepted", "rejected", "accepted"]
+    # the correction took a leaf, then gave it back with everything it staged
+    assert len(world.ingestor.last_leaves) == len(world.ingestor.last_blobs) == 2
+    assert log.verify_log(store, parse_verifier(VERIFIER_TEXT)).ok  # the head is the real tree
+    for blobs in (None, world.ingestor.last_blobs):
+        receipts = log.receipts_for_batch(
+            results,
+            raws,
+            start=world.ingestor.last_start,
+            leaves=world.ingestor.last_leaves,
+            blobs=blobs,
+            checkpoint=world.ingestor.last_checkpoint,
+        )
+        assert receipts[1] is None
+        for r in (receipts[0], receipts[2]):
+            report = verify_document(r, parse_verifier(VERIFIER_TEXT))
+            assert report.ok, [c for c in report.checks if not c.ok]
+    # and the next batch builds on that tree
+    world.ok(world.produce(code(963)))
+    assert log.verify_log(store, parse_verifier(VERIFIER_TEXT)).ok
 
 
 def test_proof_generation_rejects_a_leaf_outside_the_tree(signed):

@@ -117,14 +117,14 @@ class GroupCommit:
                 future.set_exception(exc)
             return
         start, checkpoint = self.ingestor.last_start, self.ingestor.last_checkpoint
-        leaves = self.ingestor.last_leaves
+        leaves, blobs = self.ingestor.last_leaves, self.ingestor.last_blobs
         if any(want for _, want, _ in live):
             # receipts are built beside the next transaction (that one waits on the disk)
             self._receipts_pool().submit(
-                self._settle, live, results, raws, start, leaves, checkpoint
+                self._settle, live, results, raws, start, leaves, blobs, checkpoint
             )
         else:
-            self._settle(live, results, raws, None, [], None)
+            self._settle(live, results, raws, None, [], [], None)
 
     def _receipts_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -138,12 +138,13 @@ class GroupCommit:
         raws: list[Any],
         start: Frontier | None,
         leaves: list[bytes],
+        blobs: list[bytes],
         checkpoint: str | None,
     ) -> None:
         try:
             proofs: list[Receipt] = [None] * len(raws)
             if start is not None:
-                proofs = self.receipts(results, raws, start, leaves, checkpoint)
+                proofs = self.receipts(results, raws, start, leaves, blobs, checkpoint)
         except BaseException as exc:
             log.exception("receipts of a batch of %d events failed", len(raws))
             for _, _, future in live:
@@ -161,9 +162,10 @@ class GroupCommit:
         raws: list[Any],
         start: Frontier,
         leaves: list[bytes],
+        blobs: list[bytes],
         checkpoint: str | None,
     ) -> list[Receipt]:
         """Receipts for a batch, with proofs computed in memory (`log.receipts_for_batch`)."""
         return log_service.receipts_for_batch(
-            results, raws, start=start, leaves=leaves, checkpoint=checkpoint
+            results, raws, start=start, leaves=leaves, blobs=blobs, checkpoint=checkpoint
         )

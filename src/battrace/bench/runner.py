@@ -1,7 +1,9 @@
 """Run the benchmark suite, print a markdown table, and record it in docs/benchmarks.md.
 
 Each scale has its own section in the document (between `<!-- bench:SCALE -->` markers), so a
-`small` run in CI never overwrites the recorded `large` figures. A suite that fails is reported
+`small` run in CI never overwrites the recorded `large` figures; a run of some suites only
+(`--only`) gets a section of its own (`<!-- bench:SCALE:SUITE+SUITE -->`), so the long `large`
+suites can be recorded one session at a time. A suite that fails is reported
 in the table and makes the exit status 1: benchmarks must not rot silently.
 """
 
@@ -46,16 +48,23 @@ def run_suites(scale: str, names: list[str]) -> tuple[list[Figure], list[str]]:
     return figures, failed
 
 
-def record(doc: Path, scale: str, report: str) -> None:
-    """Replace (or add) the section of `scale` in the benchmarks document."""
-    start, end = f"<!-- bench:{scale} -->", f"<!-- /bench:{scale} -->"
+def section_key(scale: str, names: list[str]) -> str:
+    """The section a run is recorded in: the scale, plus the suites when not all of them ran."""
+    return scale if names == list(SUITES) else f"{scale}:{'+'.join(names)}"
+
+
+def record(doc: Path, key: str, report: str) -> None:
+    """Replace (or add) the section `key` (see `section_key`) in the benchmarks document."""
+    start, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
     block = f"{start}\n{report}\n{end}"
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
     else:
-        text = text.rstrip() + f"\n\n## Scale `{scale}`\n\n{block}\n"
+        scale, _, suites = key.partition(":")
+        title = f"Scale `{scale}`" + (f" — suites {suites.replace('+', ', ')}" if suites else "")
+        text = text.rstrip() + f"\n\n## {title}\n\n{block}\n"
     doc.write_text(text, encoding="utf-8")
 
 
@@ -83,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(report)
     if args.write and not args.no_write:
-        record(args.write, args.scale, report)
+        record(args.write, section_key(args.scale, names), report)
         print(f"recorded in {args.write}", file=sys.stderr)
     if failed:
         print(f"failed suites: {', '.join(failed)}", file=sys.stderr)

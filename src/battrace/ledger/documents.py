@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from battrace.ledger.canonical import CanonicalizationError, canonical_bytes
 from battrace.ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
@@ -80,10 +80,11 @@ def bundle_entry(
     recorded_at: str,
     reporter: str,
     leaf_index: int,
-    inclusion_proof: Sequence[bytes] | None,
+    inclusion_proof: Sequence[bytes] | Sequence[str] | None,
     leaf_hash: bytes | None = None,
 ) -> dict[str, Any]:
-    """One logged event with its proof; `leaf_hash` defaults to the recomputed one."""
+    """One logged event with its proof (hashes, or their hex as batch receipts compute them);
+    `leaf_hash` defaults to the recomputed one."""
     if leaf_hash is None:
         leaf_hash = event_leaf_hash(event, recorded_at=recorded_at, reporter=reporter)
     return {
@@ -92,8 +93,16 @@ def bundle_entry(
         "reporter": reporter,
         "leaf_index": leaf_index,
         "leaf_hash": leaf_hash.hex(),
-        "inclusion_proof": None if inclusion_proof is None else [h.hex() for h in inclusion_proof],
+        "inclusion_proof": _hexes(inclusion_proof),
     }
+
+
+def _hexes(proof: Sequence[bytes] | Sequence[str] | None) -> list[str] | None:
+    if proof is None:
+        return None
+    if proof and isinstance(proof[0], str):
+        return list(cast("Sequence[str]", proof))
+    return [h.hex() for h in cast("Sequence[bytes]", proof)]
 
 
 def make_receipt(
@@ -104,7 +113,7 @@ def make_receipt(
     leaf_index: int,
     leaf_hash: bytes | None = None,
     checkpoint: str | None = None,
-    inclusion_proof: Sequence[bytes] | None = None,
+    inclusion_proof: Sequence[bytes] | Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """A receipt for one event; without a checkpoint it is a promise, not yet a proof."""
     entry = bundle_entry(

@@ -59,6 +59,7 @@ def correct(
         w.rollback_to_savepoint()
         ing._frontier, reg, ing._reg_changed, appended = saved
         del ing.last_leaves[appended:]
+        del ing.last_blobs[appended:]
         for staged in (batch.events, batch.codes, batch.findings):
             staged.clear()  # all of it came after the savepoint (it was flushed just before)
         batch.stats.clear()

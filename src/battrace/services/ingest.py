@@ -83,6 +83,7 @@ class Ingestor:
         self.last_checkpoint: str | None = None
         self.last_start: Frontier = Frontier()
         self.last_leaves: list[bytes] = []
+        self.last_blobs: list[bytes] = []  # what the frontier completed with each leaf
         self._registry: Registry | None = None
         self._registry_version = -1
 
@@ -177,6 +178,7 @@ class Ingestor:
         self.last_start = frontier.copy()
         self.last_checkpoint = None
         self.last_leaves = []
+        self.last_blobs = []
         reg_before = registry.copy()
         self._frontier = frontier
         self._reg_changed = False
@@ -186,6 +188,9 @@ class Ingestor:
             self._flush(w, batch)
             if self._reg_changed:
                 w.write_registry(registry)
+            # a correction rolled back within the batch puts back the frontier it saved, so
+            # the tree is `self._frontier` now, never the object the batch started with
+            frontier = self._frontier
             head = Head(
                 frontier.size,
                 frontier.to_bytes(),
@@ -392,6 +397,7 @@ class Ingestor:
         lh = event_leaf(body, recorded_us, ev.reporter)
         nodes = self._frontier.append(lh)
         self.last_leaves.append(lh)
+        self.last_blobs.append(nodes)
         count_event(batch.stats, ev)
         p = ev.payload
         primary = p.get("battery") if not ev.type.is_registry else None

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from battrace.errors import NotFound
-from battrace.ledger.batch import batch_inclusion_proofs
+from battrace.ledger.batch import batch_inclusion_proofs_hex
 from battrace.ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint, sign_checkpoint
 from battrace.ledger.documents import (
     bundle_entry,
@@ -120,15 +120,17 @@ def receipts_for_batch(
     *,
     start: Frontier,
     leaves: Sequence[bytes],
+    blobs: Sequence[bytes] | None = None,
     checkpoint: str | None,
 ) -> list[dict[str, Any] | None]:
     """A receipt per accepted result of the last batch (None for the others), with inclusion
     proofs computed in memory against the checkpoint cut after the batch. `leaves` are all the
     leaf hashes the batch appended (`Ingestor.last_leaves`: a correction's replacement takes a
-    leaf of its own)."""
-    proofs: dict[int, list[bytes]] = {}
+    leaf of its own); `blobs` the Merkle nodes each leaf completed (`Ingestor.last_blobs`), so
+    that they are not hashed twice."""
+    proofs: dict[int, list[str]] = {}
     if checkpoint is not None and leaves:
-        batch = batch_inclusion_proofs(start, leaves)
+        batch = batch_inclusion_proofs_hex(start, leaves, blobs)
         proofs = {start.size + i: p for i, p in enumerate(batch)}
     out: list[dict[str, Any] | None] = []
     for r, raw in zip(results, raws, strict=True):
