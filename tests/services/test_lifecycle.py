@@ -198,6 +198,9 @@ def test_modules_belong_to_one_pack_and_follow_it(world, store):
     assert store.battery(m1).state == "in_pack"
     assert store.battery(m1).parent == pack
     assert store.batteries_where(parent=pack) == sorted([m1, m2])
+    own, components, inputs = store.battery_with_links(pack)
+    assert (own.code, components, inputs) == (pack, sorted([m1, m2]), [])
+    assert store.battery_with_links(m1)[1:] == ([], [])
     r = world.one(world.produce(pack2, D, components=[m1]))
     assert r.status == "rejected"
     assert r.reasons[0].rule == "BT-006"
@@ -262,6 +265,9 @@ def test_reprocessing_links_the_product_and_its_inputs_both_ways(world, store):
     prod = store.battery(product)
     assert prod.reprocessed and prod.mass_g == 350_000
     assert store.batteries_where(successor=product) == [pack]
+    own, components, inputs = store.battery_with_links(product)
+    assert (own.code, components, inputs) == (product, [], [pack])
+    assert store.battery_with_links("no-such-code") == (None, [], [])
 
 
 def test_a_swap_vehicle_scrapped_without_its_pack_is_not_flagged(world, store):

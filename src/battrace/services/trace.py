@@ -89,8 +89,8 @@ def _trace(
         raise NotFound(f"no event names {code}" + (f" by {as_of}" if as_of else ""))
     history = [history_entry(s, w) for s, w in rows]
     if as_of is None:
-        components, inputs = store.linked(code)
-        return Trace(code, store.battery(code), components, inputs, history)
+        battery, components, inputs = store.battery_with_links(code)
+        return Trace(code, battery, components, inputs, history)
     registry = registry_from(store.registry_events(), validation)
     current = store.battery(code)
     live = [(s.seq, revive(s, validation)) for s, w in rows if w is None]

@@ -139,17 +139,20 @@ class SqlStore:
         with self._connect() as c:
             return sorted(c.execute(select(batteries.c.code).where(col == key)).scalars())
 
-    def linked(self, code: str) -> tuple[list[str], list[str]]:
-        """Components (codes whose parent is `code`) and inputs (whose successor is), in one
-        query."""
-        q = select(batteries.c.code, batteries.c.parent).where(
-            (batteries.c.parent == code) | (batteries.c.successor == code)
+    def battery_with_links(self, code: str) -> tuple[Battery | None, list[str], list[str]]:
+        """The current state of one code, its components (codes whose parent it is) and its
+        inputs (codes whose successor it is), in one query (one round trip for `trace`)."""
+        b = batteries.c
+        q = select(*[b[n] for n in BATTERY_COLUMNS]).where(
+            (b.code == code) | (b.parent == code) | (b.successor == code)
         )
         with self._connect() as c:
             rows = c.execute(q).all()
-        components = sorted(r[0] for r in rows if r[1] == code)
-        inputs = sorted(r[0] for r in rows if r[1] != code)
-        return components, inputs
+        at = BATTERY_COLUMNS.index("parent")
+        own = next((r for r in rows if r[0] == code), None)
+        components = sorted(r[0] for r in rows if r[0] != code and r[at] == code)
+        inputs = sorted(r[0] for r in rows if r[0] != code and r[at] != code)
+        return (battery_from_row(own) if own else None), components, inputs
 
     def vehicle(self, vin: str) -> Vehicle | None:
         """The current state of one vehicle."""
