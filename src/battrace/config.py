@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from battrace.identity.tables import DEFAULT_TABLES, CodeTables
 
 DEFAULT_DATABASE_URL = "sqlite:///battrace.db"
@@ -41,6 +44,14 @@ class Settings:
             return DEFAULT_TABLES
         return CodeTables.load(self.code_tables_path)
 
+    @property
+    def database_shown(self) -> str:
+        """The store URL fit for logs and messages: any password replaced by `***`."""
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except ArgumentError:  # not a URL SQLAlchemy can read: nothing it would hide
+            return self.database_url
+
     def with_database(self, url: str | None) -> Settings:
         """A copy pointing at another store (None keeps the current one)."""
         return self if not url else replace(self, database_url=normalise_database_url(url))
@@ -62,6 +73,23 @@ class Settings:
             key_dir=Path(env.get("BATTRACE_KEY_DIR", "battrace-keys")),
             log_origin=env.get("BATTRACE_LOG_ORIGIN", "battrace.example/log"),
         )
+
+    def to_env(self) -> dict[str, str]:
+        """The BATTRACE_* variables `from_env` turns back into these settings (how a
+        multi-process server hands them to its workers)."""
+        env = {
+            "BATTRACE_DATABASE_URL": self.database_url,
+            "BATTRACE_KEY_DIR": str(self.key_dir),
+            "BATTRACE_LOG_ORIGIN": self.log_origin,
+        }
+        for name, path in (
+            ("BATTRACE_CODE_TABLES", self.code_tables_path),
+            ("BATTRACE_POLICY", self.policy_path),
+            ("BATTRACE_CALENDAR", self.calendar_dir),
+        ):
+            if path is not None:
+                env[name] = str(path)
+        return env
 
 
 def normalise_database_url(url: str) -> str:

@@ -1,4 +1,5 @@
-"""`python -m battrace.api [--host H] [--port P] [--db URL]`: serve the API (`battrace serve`)."""
+"""`python -m battrace.api [--host H] [--port P] [--db URL] [--workers N]`: serve the API
+(`battrace serve`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", default=None, help="store URL or SQLite path")
     parser.add_argument("--no-access-log", action="store_true")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes serving the one store (default 1)"
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env().with_database(args.db)
     run(
@@ -24,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         access_log=not args.no_access_log,
         log_level=args.log_level,
+        workers=args.workers,
     )
 
 

@@ -1,18 +1,33 @@
-"""Run the API with uvicorn: one process, the event loop plus a thread pool for store calls.
+"""Run the API with uvicorn: the event loop plus a thread pool for store calls, in one process
+or in several.
 
-One process per store: the Ingestor is guarded by an in-process lock, and the store itself
-serialises writers (SQLite `BEGIN IMMEDIATE`, PostgreSQL row lock on the log head), so writes go
-one at a time while reads run concurrently (SQLite in WAL mode).
+Within a process the Ingestor's writes go through one writer thread (`commit.GroupCommit`).
+Across processes the store serialises writers (SQLite `BEGIN IMMEDIATE`, PostgreSQL row lock on
+the log head) and every batch starts from the head it reads under that lock (tree frontier,
+registry version, the states it touches), so several workers may write to one store: parsing,
+validation, receipts and responses then run in parallel and only the decision and the insert
+take turns. Per-process things stay per process: `/metrics` counts the worker that answers,
+each worker has its own upload queue, and the supervisor (not a worker) marks the uploads an
+earlier server left unfinished as failed, once, before the workers start.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
+import logging
+import os
 
 import uvicorn
+from fastapi import FastAPI
 
+from battrace import bootstrap
 from battrace.api.app import create_app
+from battrace.api.state import ApiOptions
 from battrace.config import Settings
+from battrace.services import uploads
+
+log = logging.getLogger(__name__)
 
 
 def run(
@@ -22,15 +37,21 @@ def run(
     port: int = 8000,
     access_log: bool = True,
     log_level: str = "info",
+    workers: int = 1,
 ) -> None:
-    """Serve the API until interrupted."""
-    app = create_app(settings)
-    # What exists now (modules, schemas, policy) lives as long as the server: keep it out of
-    # the collector's generations so full collections stay short (tail latency).
-    gc.collect()
-    gc.freeze()
+    """Serve the API until interrupted, in `workers` processes."""
+    app: FastAPI | str
+    if workers > 1:
+        _recover_uploads(settings)
+        os.environ.update(settings.to_env())  # the workers build their settings from it
+        app = f"{__name__}:worker_app"
+    else:
+        app = create_app(settings)
+        _freeze()
     uvicorn.run(
         app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=host,
         port=port,
         access_log=access_log,
@@ -38,3 +59,28 @@ def run(
         server_header=False,
         proxy_headers=False,
     )
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of a multi-process server (settings from the environment)."""
+    app = create_app(Settings.from_env(), options=ApiOptions(recover_uploads=False))
+    _freeze()
+    return app
+
+
+def _freeze() -> None:
+    # What exists now (modules, schemas, policy) lives as long as the server: keep it out of
+    # the collector's generations so full collections stay short (tail latency).
+    gc.collect()
+    gc.freeze()
+
+
+def _recover_uploads(settings: Settings) -> None:
+    """What `ApiState.startup` does in a one-process server, done once by the supervisor."""
+    store = bootstrap.open_store(settings)
+    try:
+        n = uploads.fail_interrupted(store, now=dt.datetime.now(dt.UTC))
+    finally:
+        store.close()
+    if n:
+        log.warning("%d upload(s) interrupted by the last shutdown were marked failed", n)

@@ -58,6 +58,10 @@ class ApiOptions:
     threads: int | None = None
     #: include the dashboard (`battrace.web`) when it is installed
     web: bool = True
+    #: at startup, mark uploads a previous server left unfinished as failed. Off in the
+    #: workers of a multi-process server: there the supervisor does it once, before any
+    #: worker starts (a worker must not fail the uploads its siblings are running)
+    recover_uploads: bool = True
 
 
 @dataclass
@@ -212,7 +216,9 @@ class ApiState:
         self._worker.submit(upload_id, path, principal)
 
     def startup(self) -> None:
-        """Mark uploads a previous server left unfinished as failed."""
+        """Mark uploads a previous server left unfinished as failed (`recover_uploads`)."""
+        if not self.options.recover_uploads:
+            return
         n = uploads.fail_interrupted(self.store, now=self.options.clock())
         if n:
             log.warning("%d upload(s) interrupted by the last shutdown were marked failed", n)
@@ -240,7 +246,7 @@ def _open_store(settings: Settings, *, pool: int) -> SqlStore:
         store = SqlStore(make_engine(settings.database_url, pool_size=pool, max_overflow=4))
         store.check_schema()
     except OperationalError as exc:
-        raise StoreError(f"cannot open store {settings.database_url}: {exc.orig}") from exc
+        raise StoreError(f"cannot open store {settings.database_shown}: {exc.orig}") from exc
     return store
 
 

@@ -14,11 +14,21 @@ def serve(
     access_log: bool = typer.Option(
         True, "--access-log/--no-access-log", help="Log one line per request (never the key)."
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Processes serving the store: parsing, validation and receipts run in parallel, "
+        "writes take turns (see docs/api.md).",
+    ),
 ) -> None:
     """Serve the HTTP API (docs at /docs, OpenAPI at /openapi.json) until interrupted."""
     from battrace.api.server import run
 
     with translated_errors():
         s = settings(db)
-        err_console.print(f"battrace API on http://{host}:{port} (store {s.database_url})")
-        run(s, host=host, port=port, access_log=access_log)
+        err_console.print(
+            f"battrace API on http://{host}:{port} (store {s.database_shown}"
+            + (f", {workers} workers)" if workers > 1 else ")")
+        )
+        run(s, host=host, port=port, access_log=access_log, workers=workers)

@@ -50,7 +50,7 @@ def init(db: str | None = DbOption) -> None:
         rev = migrate.current_revision(store.engine)
         store.close()
         keys = bootstrap.ensure_keys(s)
-    console.print(f"store ready: {s.database_url} (schema {rev})")
+    console.print(f"store ready: {s.database_shown} (schema {rev})")
     if keys is not None:
         console.print(
             f"checkpoint signing key created in {keys.signing_key.parent}/ — keep "

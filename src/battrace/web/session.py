@@ -38,21 +38,40 @@ class Session:
 
 
 def load_secret(key_dir: Path) -> bytes:
-    """The session secret from `key_dir` (created on first use), or a process-local one."""
+    """The session secret from `key_dir` (created on first use), or a process-local one.
+
+    The workers of a multi-process server start together: the one that creates the file wins
+    and the others read what it wrote (written under a temporary name and linked into place,
+    so no reader ever sees half a secret)."""
     path = key_dir / SECRET_FILE
     try:
         if path.exists():
-            data = path.read_bytes()
-            if len(data) >= 32:
-                return data
+            return _read_secret(path)
         key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        tmp = key_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)  # fails if another process got there first
+            except FileExistsError:
+                return _read_secret(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return data
     except OSError:
         return secrets.token_bytes(32)
+
+
+def _read_secret(path: Path) -> bytes:
+    data = path.read_bytes()
+    if len(data) < 32:
+        raise OSError(f"{path} holds {len(data)} bytes, not a session secret")
+    return data
 
 
 def _b64(data: bytes) -> str:
