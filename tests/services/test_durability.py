@@ -66,3 +66,44 @@ def test_kill_9_midway_loses_no_acknowledged_event_and_a_rerun_stores_nothing_tw
         count = c.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
     assert count == len(evs) == store.tree_size()
     store.close()
+
+
+def test_sqlite_writers_queue_on_a_lock_file_the_kernel_hands_over(tmp_path):
+    """Writers of one SQLite file, in any process, take turns on `<db>-writer.lock` (a
+    waiting writer wakes when the lock is released, not after SQLite's polling sleeps)."""
+    import fcntl
+    import threading
+
+    db = tmp_path / "b.db"
+    store = SqlStore.open(f"sqlite:///{db}", create=True)
+    lock = tmp_path / "b.db-writer.lock"
+    order = []
+    try:
+        with store.writer():
+            fd = os.open(lock, os.O_RDWR)
+            try:
+                with pytest.raises(BlockingIOError):  # held while the transaction runs
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            finally:
+                os.close(fd)
+            other = SqlStore.open(f"sqlite:///{db}")
+
+            def second():
+                with other.writer():
+                    order.append("second")
+
+            t = threading.Thread(target=second)
+            t.start()
+            time.sleep(0.2)
+            order.append("first")  # the second writer is still queued
+        t.join(10)
+        other.close()
+        assert order == ["first", "second"]
+        fd = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once both committed
+        finally:
+            os.close(fd)
+    finally:
+        store.close()
+    assert (lock.stat().st_mode & 0o777) == 0o600

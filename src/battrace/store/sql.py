@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, union
@@ -35,6 +37,11 @@ from battrace.store.schema import (
 )
 from battrace.store.writer import Writer
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX: SQLite's own lock alone
+    fcntl = None  # type: ignore[assignment]
+
 
 class SqlStore:
     """A battrace store on SQLite or PostgreSQL."""
@@ -42,6 +49,16 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        database = engine.url.database if self.dialect == "sqlite" else None
+        #: writers of an SQLite file queue on this lock file before `BEGIN IMMEDIATE`
+        self._write_lock: Path | None = (
+            Path(f"{database}-writer.lock")
+            if fcntl is not None
+            and database
+            and database != ":memory:"
+            and not database.startswith("file:")
+            else None
+        )
         self._session: ContextVar[Connection | None] = ContextVar(
             f"battrace_session_{id(self)}", default=None
         )
@@ -102,7 +119,29 @@ class SqlStore:
 
     @contextmanager
     def writer(self) -> Iterator[Writer]:
-        """A write transaction with the log head locked; commits on success."""
+        """A write transaction with the log head locked; commits on success.
+
+        On an SQLite file, writers first queue on an exclusive `flock` of `<db>-writer.lock`:
+        SQLite's own lock makes a waiting writer poll with growing sleeps (up to 100 ms), which
+        leaves the store idle between the processes of a multi-process server; the kernel's
+        lock wakes the next writer the moment the last one commits."""
+        with self._queue_for_writing(), self._write() as w:
+            yield w
+
+    @contextmanager
+    def _queue_for_writing(self) -> Iterator[None]:
+        if self._write_lock is None or fcntl is None:
+            yield
+            return
+        fd = os.open(self._write_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released with the descriptor
+            yield
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def _write(self) -> Iterator[Writer]:
         raw = self.engine.raw_connection()
         try:
             w = Writer(raw.driver_connection, self.dialect)
