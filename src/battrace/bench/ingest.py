@@ -181,21 +181,15 @@ def ingest_rate(url: str, path: Path, keys: Path) -> tuple[float, int, float]:
 
 
 def settle(url: str) -> float:
-    """On PostgreSQL, what an operator does after a bulk load before serving reads: `VACUUM
-    (ANALYZE)` of the tables `trace` reads (planner statistics, visibility map). Without it
-    the reads race autovacuum through the fresh rows: the first `large` run, measured right
-    after loading 10 million events, had p50 12 ms (2.6 ms at 1 million). Seconds it took
-    (0 on SQLite)."""
-    if not url.startswith("postgresql"):
-        return 0.0
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    """`SqlStore.settle` after the bulk load, as an operator's `battrace ingest` does on
+    PostgreSQL; seconds it took (0 on SQLite)."""
+    store = bootstrap.open_store(Settings(database_url=url))
     t0 = time.perf_counter()
     try:
-        with engine.connect() as c:
-            c.exec_driver_sql("VACUUM (ANALYZE) events, event_codes, batteries, withdrawals")
+        ran = store.settle()
     finally:
-        engine.dispose()
-    return time.perf_counter() - t0
+        store.close()
+    return time.perf_counter() - t0 if ran else 0.0
 
 
 def trace_latency(url: str, packs: int, samples: int = 2000) -> tuple[float, float]:

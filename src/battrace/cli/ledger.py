@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ from battrace.store import migrate
 
 #: `ingest --json` lists every rejected and duplicate event, and accepted ones up to this many
 ACCEPTED_RESULTS_LIMIT = 1000
+#: a file that added this many events is a bulk load: the store refreshes its read statistics
+#: afterwards (`SqlStore.settle`, PostgreSQL only)
+SETTLE_AFTER = 100_000
 
 
 def init(db: str | None = DbOption) -> None:
@@ -74,7 +78,9 @@ def ingest(
     """Ingest a JSONL file of any size; exit 0 when nothing was rejected, 1 otherwise.
 
     With --json, `results` lists every rejected and duplicate event and the first 1000
-    accepted ones; `accepted_results_omitted` counts the accepted ones left out.
+    accepted ones; `accepted_results_omitted` counts the accepted ones left out. On
+    PostgreSQL, a file that added 100,000 events or more is followed by VACUUM (ANALYZE) of
+    the tables reads use, so the first reads after a bulk load are not slow.
     """
     with translated_errors():
         s = settings(db)
@@ -112,6 +118,13 @@ def ingest(
                 )
 
             tally = ingest_file(ingestor, file, batch_size=batch_size, on_batch=on_batch)
+        if tally.accepted >= SETTLE_AFTER:
+            started = time.perf_counter()
+            if store.settle():
+                err_console.print(
+                    f"refreshed the store's statistics for reads (VACUUM ANALYZE, "
+                    f"{time.perf_counter() - started:.0f} s)"
+                )
         store.close()
     if out is not None:
         out.close(tally)

@@ -156,6 +156,21 @@ class SqlStore:
         finally:
             raw.close()
 
+    #: the tables reads of single codes go through (history, state, links)
+    READ_TABLES = ("events", "event_codes", "batteries", "vehicles", "withdrawals")
+
+    def settle(self) -> bool:
+        """After a bulk load, on PostgreSQL: `VACUUM (ANALYZE)` of the read tables — planner
+        statistics, hint bits and the visibility map for the fresh rows, so that the first
+        reads do not pay for them (measured at 10 million events: `trace` p50 12 ms straight
+        after the load, 2.2 ms after an 11 s VACUUM ANALYZE). True when it ran; nothing to do
+        on SQLite."""
+        if self.dialect != "postgresql":
+            return False
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(self.READ_TABLES)}")
+        return True
+
     # ------------------------------------------------------------ reads
     def tree_size(self) -> int:
         """Number of leaves in the log."""
