@@ -37,10 +37,11 @@ def _free_port() -> int:
 
 
 def _batch(t: int, b: int) -> list[dict[str, Any]]:
+    """Client t's b-th batch: SIZE packs of its own, produced."""
+    first = (t * BATCHES + b) * SIZE + 1
     return [
-        kit.produced(f"w{t}-{b}-{k}", "2025-01-03T10:00:00+08:00", kit.MAKER, kit.code(serial))
+        kit.produced(f"w{t}-{b}-{k}", "2025-01-03T10:00:00+08:00", kit.MAKER, kit.code(first + k))
         for k in range(SIZE)
-        for serial in [1 + ((t * BATCHES + b) * SIZE + k)]
     ]
 
 
