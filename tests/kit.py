@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,3 +197,10 @@ def simple_lifecycles(n: int, *, start: str = "2025-01-02") -> list[dict[str, An
                   certificate_date=day.isoformat(), location={"region": "110100"}),
         ]  # fmt: skip
     return out
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -94,18 +93,11 @@ def test_an_ambiguous_prefix_revokes_nothing(store: SqlStore) -> None:
     assert all(k.active for k in apikeys.list_keys(store))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 def test_serve_answers_on_loopback(tmp_path: Path) -> None:
     db = tmp_path / "battrace.db"
     SqlStore.open(f"sqlite:///{db}", create=True).close()
-    port = _free_port()
+    port = kit.free_port()
     env = os.environ | {"BATTRACE_KEY_DIR": str(tmp_path / "keys")}
     log = tmp_path / "server.log"
     with log.open("wb") as out:

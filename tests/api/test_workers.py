@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -29,13 +28,6 @@ from tests.api.conftest import NOW, make_api
 THREADS, BATCHES, SIZE = 4, 6, 40
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _batch(t: int, b: int) -> list[dict[str, Any]]:
     """Client t's b-th batch: SIZE packs of its own, produced."""
     first = (t * BATCHES + b) * SIZE + 1
@@ -57,7 +49,7 @@ def test_two_workers_share_one_store_and_one_log(tmp_path: Path) -> None:
     store.close()
     keys = tmp_path / "keys"
     init_key_dir(keys, "test.example/log")
-    port = _free_port()
+    port = kit.free_port()
     env = os.environ | Settings(database_url=url, key_dir=keys).to_env()
     log = tmp_path / "server.log"
     with log.open("wb") as out:

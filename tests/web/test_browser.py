@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 import urllib.request
@@ -32,6 +31,7 @@ from battrace.bench.web import Demo, build_demo
 from battrace.services import apikeys
 from battrace.web import sheets
 from battrace.web.samples import sample_subjects
+from tests import kit
 
 CHROMIUM = os.environ.get("BATTRACE_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("BATTRACE_REQUIRE_BROWSER") == "1"
@@ -78,12 +78,6 @@ class Site:
             return json.loads(r.read())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A simulated province, served on a free loopback port for the module."""
@@ -110,7 +104,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         ).token,
     }
     app = create_app(demo.settings, options=ApiOptions(), store=store)
-    port = _free_port()
+    port = kit.free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"

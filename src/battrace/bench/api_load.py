@@ -30,17 +30,15 @@ import orjson
 
 from battrace import bootstrap
 from battrace.bench._report import Figure
+from battrace.bench.data import AUTOMAKER, MAKER, REGULATOR
 from battrace.config import Settings
 from battrace.identity import DEFAULT_TABLES, build_vin
 from battrace.ledger.keys import init_key_dir
 from battrace.services import apikeys
-from battrace.sim.build import CST, event, uscc
+from battrace.sim.build import CST, event
 from battrace.store.sql import SqlStore
 
 HOST = "127.0.0.1"
-REGULATOR = uscc(1, kind="11")
-MAKER = uscc(2)
-AUTOMAKER = uscc(3)
 MODEL = "LOAD-EV"
 BATCH = 1000
 #: packs for the throughput runs (5 events each), seconds of each steady-rate run

@@ -162,6 +162,13 @@ class _TimedRules:
         finally:
             self.seconds += time.perf_counter() - t0
 
+    def rejected(self, raw: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self.rules.rejected(raw)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
 
 def ingest_rate(url: str, path: Path, keys: Path) -> tuple[float, int, float]:
     """Events/s of `battrace ingest` in process (trusted back-fill keeps the record times),

@@ -91,7 +91,6 @@ _CATEGORY: dict[State, str] = {
     State.RECYCLED: "recycled",
     State.DISPOSED: "recycled",
 }
-CATEGORIES = ("new", "assembled", "in_service", "retired", "reprocessed", "dismantled", "recycled")
 
 
 def status_category(b: Battery) -> str:

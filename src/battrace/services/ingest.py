@@ -174,13 +174,12 @@ class Ingestor:
         batch.batteries = {c: loaded.get(c) for c in codes}
         loaded_v = w.load_vehicles(vins)
         batch.vehicles = {v: loaded_v.get(v) for v in vins}
-        frontier = Frontier.from_bytes(w.head.frontier) if w.head.tree_size else Frontier()
-        self.last_start = frontier.copy()
+        self._frontier = Frontier.from_bytes(w.head.frontier) if w.head.tree_size else Frontier()
+        self.last_start = self._frontier.copy()
         self.last_checkpoint = None
         self.last_leaves = []
         self.last_blobs = []
         reg_before = registry.copy()
-        self._frontier = frontier
         self._reg_changed = False
         try:
             for i, ev in valid:
@@ -188,8 +187,8 @@ class Ingestor:
             self._flush(w, batch)
             if self._reg_changed:
                 w.write_registry(registry)
-            # a correction rolled back within the batch puts back the frontier it saved, so
-            # the tree is `self._frontier` now, never the object the batch started with
+            # read only now: a correction rolled back within the batch puts back the
+            # frontier it saved (a new object), so no alias from before the loop is valid
             frontier = self._frontier
             head = Head(
                 frontier.size,

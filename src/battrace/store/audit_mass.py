@@ -43,10 +43,10 @@ class MassBalanceSql(AuditBase):
             return "NULL", params
         return f"CASE WHEN {column} < :pstart THEN NULL {' '.join(whens)} END", params
 
-    def utiliser_events(self, utilisers: Iterable[str], cutoff_us: int) -> int:
+    def utiliser_events(self, utilisers: Iterable[str], cutoff_us: int) -> None:
         """au_uev: the utilisers' live custody events up to the cutoff (one scan of the log),
         with the declared input mass of `recycled` events; au_ucode: one row per (code,
-        event), indexed to find a code's next event. Returns the number of au_ucode rows."""
+        event), indexed to find a code's next event."""
         self._x("CREATE TEMPORARY TABLE au_util (uscc VARCHAR(18) PRIMARY KEY)")
         self._many(
             "INSERT INTO au_util (uscc) VALUES (:u)", [{"u": u} for u in sorted(set(utilisers))]
@@ -97,7 +97,6 @@ class MassBalanceSql(AuditBase):
         )
         self._x("CREATE INDEX au_ucode_next ON au_ucode (code, reporter, time_us, seq)")
         self._analyze("au_ucode")
-        return int(self._x("SELECT count(*) FROM au_ucode").scalar_one())
 
     def first_receipt_us(self) -> int | None:
         """The earliest receipt by a utiliser (au_uev), if any."""

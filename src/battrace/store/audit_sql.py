@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection, Row
 
-from battrace.store.audit_base import TEMP_TABLES
-from battrace.store.audit_mass import UTILISER_EVENT_TYPES, MassBalanceSql
+from battrace.store.audit_mass import MassBalanceSql
 from battrace.store.schema import findings
 
-__all__ = ["TEMP_TABLES", "UTILISER_EVENT_TYPES", "AuditSql", "select_findings"]
+__all__ = ["AuditSql", "select_findings"]
 
 #: columns of a finding as the audit writes it (besides id, status and withdrawal)
 FOUND_COLUMNS = (

@@ -64,11 +64,14 @@ class StatsCache:
                 if full in self._items:
                     self.hits += 1
                     return self._items[full]  # type: ignore[no-any-return]
-            value = compute()
+            try:
+                value = compute()
+            finally:  # a failed computation leaves no gate behind
+                with self._lock:
+                    self._computing.pop(full, None)
             with self._lock:
                 self.misses += 1
                 self._items[full] = value
-                self._computing.pop(full, None)
                 while len(self._items) > self.max_entries:
                     self._items.popitem(last=False)
         return value

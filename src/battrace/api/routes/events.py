@@ -16,6 +16,7 @@ from battrace.api.routes import problem_responses
 from battrace.api.schemas import BatchResultOut, ReceiptOut, batch_schema
 from battrace.api.state import Ingested
 from battrace.services import access
+from battrace.services.ingest_file import Tally
 
 router = APIRouter(prefix="/v1", tags=["events"])
 MAX_EVENTS = 10_000
@@ -83,14 +84,11 @@ def _events(doc: Any, limit: int) -> list[Any]:
 
 def batch_body(done: list[Ingested]) -> dict[str, Any]:
     """The response body of a batch."""
-    counts = {"accepted": 0, "rejected": 0, "duplicate": 0}
-    flags: dict[str, int] = {}
+    tally = Tally()
     results = []
     for x in done:
         r = x.result
-        counts[r.status] += 1
-        for rule in r.flags:
-            flags[rule] = flags.get(rule, 0) + 1
+        tally.add(r)
         results.append(
             {
                 "index": r.index,
@@ -106,10 +104,10 @@ def batch_body(done: list[Ingested]) -> dict[str, Any]:
             }
         )
     return {
-        "accepted": counts["accepted"],
-        "rejected": counts["rejected"],
-        "duplicates": counts["duplicate"],
-        "flags": dict(sorted(flags.items())),
+        "accepted": tally.accepted,
+        "rejected": tally.rejected,
+        "duplicates": tally.duplicates,
+        "flags": dict(sorted(tally.flags.items())),
         "results": results,
     }
 

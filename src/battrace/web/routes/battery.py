@@ -73,14 +73,13 @@ def bundle_download(request: Request, who: Who, state: State, code: str) -> Resp
 
 def _proofs(state: Any, who: Who, code: str) -> dict[str, Any]:
     """Per leaf index: verified / failed (with why) / pending (after the checkpoint)."""
+    if state.verifier is None:  # nothing to check the bundle against
+        return {"size": None, "by_leaf": {}, "checkpoint_ok": None}
     try:
         bundle = access.battery_bundle(state.store, who.principal, code)
     except NotFound:
         return {"size": None, "by_leaf": {}, "checkpoint_ok": None}
-    size = None
     by_leaf: dict[int, dict[str, Any]] = {}
-    if state.verifier is None:
-        return {"size": None, "by_leaf": {}, "checkpoint_ok": None}
     report = verify_document(bundle, state.verifier)
     cp_ok = all(c.ok for c in report.checks if c.name in ("format", "checkpoint"))
     size = report.checkpoint.size if report.checkpoint is not None else None
