@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +17,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from battrace.api import workers
 from battrace.config import Settings
 from battrace.ledger.documents import verify_document
 from battrace.ledger.keys import init_key_dir, load_verifier
@@ -35,6 +39,47 @@ def _batch(t: int, b: int) -> list[dict[str, Any]]:
         kit.produced(f"w{t}-{b}-{k}", "2025-01-03T10:00:00+08:00", kit.MAKER, kit.code(first + k))
         for k in range(SIZE)
     ]
+
+
+def _children(pid: int) -> list[int]:
+    """Worker processes of the supervisor `pid` (multiprocessing's helpers run `-c`)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmd:
+            out.append(int(entry.name))
+    return sorted(out)
+
+
+def _connections_per_worker(supervisor: int, port: int, n: int) -> dict[int, int]:
+    """Open `n` keep-alive connections at once, make a request on each, and count the
+    established server-side sockets each worker holds (from /proc)."""
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    try:
+        for c in clients:
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        for c in clients:
+            assert c.recv(65536).startswith(b"HTTP/1.1 200")
+        established = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            f = line.split()
+            if int(f[1].split(":")[1], 16) == port and f[3] == "01":  # local port, ESTABLISHED
+                established.add(f"socket:[{f[9]}]")
+        counts = {}
+        for pid in _children(supervisor):
+            fds = Path(f"/proc/{pid}/fd").iterdir()
+            counts[pid] = sum(1 for fd in fds if os.readlink(fd) in established)
+        assert sum(counts.values()) == n, counts
+        return counts
+    finally:
+        for c in clients:
+            c.close()
 
 
 @pytest.mark.slow
@@ -87,9 +132,22 @@ def test_two_workers_share_one_store_and_one_log(tmp_path: Path) -> None:
         # the supervisor, not a worker, failed the upload an earlier server left queued
         assert upload["status"] == "failed"
         assert len(re.findall(r"Started server process", log.read_text())) == 2
+        # clients connecting together are spread over both workers (each has its own socket)
+        spread = _connections_per_worker(proc.pid, port, 32)
+        assert sorted(spread) == sorted(_children(proc.pid)) and min(spread.values()) > 0, spread
+        # a worker that dies is replaced, and the server answers all along
+        victim = _children(proc.pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while len(re.findall(r"Application startup complete", log.read_text())) < 3:
+            assert httpx2.get(f"{base}/healthz", timeout=10).status_code == 200
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert victim not in _children(proc.pid) and len(_children(proc.pid)) == 2
     finally:
         proc.terminate()
-        proc.wait(30)
+        status = proc.wait(60)
+    assert status == 0, log.read_text()[-2000:]
 
     verifier = load_verifier(keys)
     receipts = [r["receipt"] for b in bodies for r in b["results"]]
@@ -141,3 +199,79 @@ def test_only_a_server_that_owns_recovery_fails_unfinished_uploads(
     finally:
         gen.close()
     assert status == ("failed" if recover else "queued")
+
+
+def _exit_at_startup(sock: socket.socket, options: dict[str, Any]) -> None:
+    raise SystemExit(workers.STARTUP_FAILURE)
+
+
+def _exit_once_then_serve(sock: socket.socket, options: dict[str, Any]) -> None:
+    """Dies the first time (a crash after startup), then accepts one connection and exits."""
+    marker = Path(options["marker"])
+    if not marker.exists():
+        marker.write_text("crashed")
+        raise SystemExit(1)
+    conn, _ = sock.accept()
+    conn.sendall(b"served")
+    conn.close()
+    time.sleep(60)
+
+
+@pytest.mark.skipif(not workers.BALANCED, reason="the kernel balances SO_REUSEPORT on Linux")
+def test_sockets_of_the_workers_share_one_port_and_split_connections() -> None:
+    socks = workers.listening_sockets("127.0.0.1", 0, 2)
+    try:
+        port = socks[0].getsockname()[1]
+        assert port != 0 and {s.getsockname()[1] for s in socks} == {port}
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
+        time.sleep(0.2)
+        accepted = []
+        for s in socks:
+            s.setblocking(False)
+            n = 0
+            while True:
+                try:
+                    conn, _ = s.accept()
+                except BlockingIOError:
+                    break
+                conn.close()
+                n += 1
+            accepted.append(n)
+        for c in clients:
+            c.close()
+        # the kernel hashes each connection to one socket: 32 on one side is a 2**-31 chance
+        assert sum(accepted) == 32 and min(accepted) > 0, accepted
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_supervisor_gives_up_on_a_worker_that_cannot_start() -> None:
+    socks = workers.listening_sockets("127.0.0.1", 0, 1)
+    sup = workers.Supervisor(socks, {}, target=_exit_at_startup)
+    t0 = time.monotonic()
+    assert sup.run(poll=0.05) == workers.STARTUP_FAILURE
+    assert time.monotonic() - t0 < 30
+    assert all(s.fileno() == -1 for s in socks)  # closed
+
+
+@pytest.mark.slow
+def test_supervisor_replaces_a_worker_that_exits(tmp_path: Path) -> None:
+    socks = workers.listening_sockets("127.0.0.1", 0, 1)
+    port = socks[0].getsockname()[1]
+    sup = workers.Supervisor(socks, {"marker": str(tmp_path / "m")}, target=_exit_once_then_serve)
+    got: list[bytes] = []
+
+    def client() -> None:
+        # connects while the first worker crashes: the socket stays open, so it waits in the
+        # queue and the replacement serves it
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as c:
+            got.append(c.recv(100))
+        sup.stop.set()
+
+    t = threading.Thread(target=client)
+    t.start()
+    assert sup.run(poll=0.05) == 0
+    t.join(60)
+    assert got == [b"served"] and (tmp_path / "m").read_text() == "crashed"
+    assert all(not p.is_alive() for p in sup.procs)

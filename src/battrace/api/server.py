@@ -6,9 +6,11 @@ Across processes the store serialises writers (SQLite `BEGIN IMMEDIATE`, Postgre
 the log head) and every batch starts from the head it reads under that lock (tree frontier,
 registry version, the states it touches), so several workers may write to one store: parsing,
 validation, receipts and responses then run in parallel and only the decision and the insert
-take turns. Per-process things stay per process: `/metrics` counts the worker that answers,
-each worker has its own upload queue, and the supervisor (not a worker) marks the uploads an
-earlier server left unfinished as failed, once, before the workers start.
+take turns. Each worker accepts on a listening socket of its own (`api.workers`: SO_REUSEPORT,
+so the kernel spreads connections over the workers). Per-process things stay per process:
+`/metrics` counts the worker that answers, each worker has its own upload queue, and the
+supervisor (not a worker) marks the uploads an earlier server left unfinished as failed, once,
+before the workers start.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import datetime as dt
 import gc
 import logging
 import os
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -24,6 +27,7 @@ from fastapi import FastAPI
 from battrace import bootstrap
 from battrace.api.app import create_app
 from battrace.api.state import ApiOptions
+from battrace.api.workers import serve as supervise
 from battrace.config import Settings
 from battrace.services import uploads
 
@@ -39,26 +43,25 @@ def run(
     log_level: str = "info",
     workers: int = 1,
 ) -> None:
-    """Serve the API until interrupted, in `workers` processes."""
-    app: FastAPI | str
+    """Serve the API until interrupted, in `workers` processes (`api.workers`: each worker
+    accepts on a socket of its own)."""
+    options: dict[str, Any] = {
+        "access_log": access_log,
+        "log_level": log_level,
+        "server_header": False,
+        "proxy_headers": False,
+    }
     if workers > 1:
+        uvicorn.Config(worker_app, log_level=log_level).configure_logging()
         _recover_uploads(settings)
         os.environ.update(settings.to_env())  # the workers build their settings from it
-        app = f"{__name__}:worker_app"
-    else:
-        app = create_app(settings)
-        _freeze()
-    uvicorn.run(
-        app,
-        factory=workers > 1,
-        workers=workers if workers > 1 else None,
-        host=host,
-        port=port,
-        access_log=access_log,
-        log_level=log_level,
-        server_header=False,
-        proxy_headers=False,
-    )
+        status = supervise(host, port, workers, options)
+        if status:
+            raise SystemExit(status)
+        return
+    app = create_app(settings)
+    _freeze()
+    uvicorn.run(app, host=host, port=port, **options)
 
 
 def worker_app() -> FastAPI:

@@ -66,6 +66,11 @@ class Event:
     plain_numbers: bool = True
     #: some float is integral (350.0): plain writers print it as 350.0, RFC 8785 as 350
     integral_floats: bool = False
+    #: its RFC 8785 bytes, and (record time in epoch µs, Merkle leaf hash) for that record
+    #: time, when the ingest service computed them ahead of its write transaction (None:
+    #: computed in it)
+    body: bytes | None = None
+    leaf: tuple[int, bytes] | None = None
 
     @property
     def battery(self) -> str | None:

@@ -49,6 +49,7 @@ class IngestRules:
     def __init__(self, policy: Policy, calendar: WorkingCalendar) -> None:
         self.policy = policy
         self.calendar = calendar
+        self._last_recorded: tuple[dt.datetime | None, dt.date] = (None, dt.date.min)
         self._by_type: dict[EventType, tuple[Callable[[Event, FlagContext], list[Flag]], ...]] = {
             T.VEHICLE_SCRAPPED: (self.integrated_scrapping,),
             T.SHIPPED: (self.qualified_recipient,),
@@ -61,6 +62,13 @@ class IngestRules:
             T.DISMANTLED: (self.qualified_processor,),
             T.RECYCLED: (self.qualified_processor, self.recovery_rate),
         }
+
+    def _recorded_day(self, moment: dt.datetime) -> dt.date:
+        """`policy.local_date` of a record time (a batch shares one: remembered)."""
+        last = self._last_recorded
+        if moment != last[0]:
+            self._last_recorded = last = (moment, self.policy.local_date(moment))
+        return last[1]
 
     @property
     def policy_version(self) -> str:
@@ -357,7 +365,9 @@ class IngestRules:
         limit = self.policy.reporting_limit(ev.type.value, roles, ev)
         if limit is None:
             return []
-        recorded_day = self.policy.local_date(ctx.recorded_at)
+        recorded_day = self._recorded_day(ctx.recorded_at)
+        if recorded_day.toordinal() - limit.clock_date.toordinal() <= limit.limit_wd:
+            return []  # within `limit` calendar days: within `limit` working days
         lateness = self.calendar.is_late(limit.clock_date, recorded_day, limit.limit_wd)
         if not lateness.late:
             return []

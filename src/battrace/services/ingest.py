@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -101,12 +102,34 @@ class Ingestor:
             trusted=self.validation.trusted,
             received_at=now,
         )
-        return [
+        checked = [
             [Reason("(json)", None, f"not valid JSON: {r.message}")]
             if isinstance(r, BadJson)
             else validate_event(r, ctx)
             for r in raws
         ]
+        now_us = to_us(now)
+        for ev in checked:
+            if isinstance(ev, Event):
+                parts_of(ev)  # computed once, and outside the writer lock
+                self._encode(ev, now_us)
+        return checked
+
+    @staticmethod
+    def _encode(ev: Event, now_us: int) -> None:
+        """Canonical bytes and leaf hash of a valid event, before the write transaction: what
+        needs no store is done outside the writer lock (multi-process servers queue on it). An
+        event that cannot be encoded is left to `_one`, which rejects it."""
+        try:
+            ev.body = body = canonical(
+                ev.payload,
+                plain=ev.plain_numbers and ev.type is not EventType.CORRECTION,
+                integral_floats=ev.integral_floats,
+            )
+        except CanonicalizationError:
+            return
+        recorded_us = to_us(ev.recorded_at) if ev.recorded_at else now_us
+        ev.leaf = (recorded_us, event_leaf(body, recorded_us, ev.reporter))
 
     def commit(
         self,
@@ -201,6 +224,8 @@ class Ingestor:
         except BaseException:
             self._registry = reg_before
             raise
+        finally:
+            del batch.flag_context  # its lookup closes over the batch: no cycle left for the GC
         self._registry_version = head.registry_version
 
     def _checkpoint(self, w: Writer, frontier: Frontier, now_us: int) -> str:
@@ -226,16 +251,18 @@ class Ingestor:
     ) -> EventResult:
         """Decide and stage one event. `reported_us`: when the information was first reported
         (a correction's replacement stands in for its target: lateness is judged from it)."""
-        try:
-            body = canonical(
-                ev.payload,
-                plain=ev.plain_numbers and ev.type is not EventType.CORRECTION,
-                integral_floats=ev.integral_floats,
-            )
-        except CanonicalizationError as exc:
-            return EventResult(
-                index, ev.id, ev.reporter, "rejected", [Reason("(event)", None, str(exc))]
-            )
+        body = ev.body
+        if body is None:
+            try:
+                body = canonical(
+                    ev.payload,
+                    plain=ev.plain_numbers and ev.type is not EventType.CORRECTION,
+                    integral_floats=ev.integral_floats,
+                )
+            except CanonicalizationError as exc:
+                return EventResult(
+                    index, ev.id, ev.reporter, "rejected", [Reason("(event)", None, str(exc))]
+                )
         dup = self._duplicate(ev, body, existing, batch, index)
         if dup is not None:
             return dup
@@ -253,7 +280,10 @@ class Ingestor:
                 decision.reasons,
                 flags=[f.rule for f in decision.flags],
             )
-        recorded_us = to_us(ev.recorded_at) if ev.recorded_at else now_us
+        if ev.recorded_at is None:
+            recorded_us = now_us
+        else:  # a trusted back-fill's own record time (check() converted it already)
+            recorded_us = ev.leaf[0] if ev.leaf is not None else to_us(ev.recorded_at)
         seq, lh = self._append(batch, ev, body, recorded_us)
         self._apply(batch, decision)
         if decision.registry_changed:
@@ -261,7 +291,7 @@ class Ingestor:
         ctx = batch.flag_context
         ctx.before, ctx.after, ctx.vehicle_before = before, decision.batteries, v_before
         ctx.vehicle_after, ctx.registry = decision.vehicle, registry
-        ctx.recorded_at = from_us(recorded_us if reported_us is None else reported_us)
+        ctx.recorded_at = _moment(recorded_us if reported_us is None else reported_us)
         flags = self.rules.flags(ev, ctx)
         if flags:
             self._stage_flags(batch, ev.key, ev.payload, flags, seq, now_us)
@@ -393,7 +423,11 @@ class Ingestor:
     def _append(self, batch: Batch, ev: Event, body: bytes, recorded_us: int) -> tuple[int, bytes]:
         """Give `ev` its leaf: position, hash, completed Merkle nodes; stage its rows."""
         seq = self._frontier.size
-        lh = event_leaf(body, recorded_us, ev.reporter)
+        pre = ev.leaf
+        if pre is not None and pre[0] == recorded_us and body is ev.body:
+            lh = pre[1]
+        else:
+            lh = event_leaf(body, recorded_us, ev.reporter)
         nodes = self._frontier.append(lh)
         self.last_leaves.append(lh)
         self.last_blobs.append(nodes)
@@ -502,6 +536,12 @@ class Ingestor:
 
     def _revive(self, stored: StoredEvent) -> Event:
         return revive(stored, self.validation)
+
+
+@lru_cache(maxsize=64)
+def _moment(us: int) -> dt.datetime:
+    """`from_us`, remembered (the events of a batch share their record time)."""
+    return from_us(us)
 
 
 def _conflict(ev: Event, failed: tuple[int, Event, list[Reason]]) -> Reason:
