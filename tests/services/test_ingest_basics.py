@@ -54,3 +54,44 @@ def test_a_bulk_load_leaves_postgresql_with_fresh_read_statistics(store, tmp_pat
             ).all()
         )
     assert all(done[t] for t in store.READ_TABLES), done
+
+
+def test_leaves_computed_before_the_transaction_follow_the_record_time_of_the_commit(world):
+    """check() encodes each event and hashes its leaf outside the writer lock, for its `now`;
+    a commit at another time must log the leaf of the time it records, not the early one."""
+    import datetime as dt
+
+    from battrace.services.batch import event_leaf
+    from battrace.services.common import canonical
+
+    ing = world.ingestor
+    raws = [world.produce(code(40)), world.produce(code(41))]
+    early = dt.datetime(2025, 1, 10, 9, tzinfo=dt.UTC)
+    late = early + dt.timedelta(hours=1)
+    checked = ing.check(raws, early)
+    assert all(ev.leaf is not None and ev.body is not None for ev in checked)
+    results = ing.commit(raws, checked, late)
+    assert [r.status for r in results] == ["accepted", "accepted"]
+    late_us = int(late.timestamp()) * 1_000_000
+    for raw, r in zip(raws, results, strict=True):
+        want = event_leaf(canonical(raw, plain=True), late_us, MAKER)
+        assert r.leaf_hash == want and r.recorded_at == "2025-01-10T10:00:00.000000Z"
+        assert want != checked[0].leaf[1] and want != checked[1].leaf[1]
+
+
+def test_an_ingest_process_runs_the_garbage_collector_less_often(store, tmp_path):
+    import gc
+
+    from battrace import bootstrap
+    from battrace.config import Settings
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)  # CPython's default
+        bootstrap.make_ingestor(Settings(database_url="sqlite://", key_dir=tmp_path), store)
+        assert gc.get_threshold() == (bootstrap.GC_YOUNG_THRESHOLD, 10, 10)
+        gc.set_threshold(50_000, 10, 10)  # an operator's own, higher setting stays
+        bootstrap.tune_gc()
+        assert gc.get_threshold()[0] == 50_000
+    finally:
+        gc.set_threshold(*saved)
