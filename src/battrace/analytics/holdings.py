@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from battrace.analytics.sql import CST, ENDED_STATES
+from battrace.analytics.sql import ENDED_STATES
+from battrace.services.common import CST
 from battrace.store.schema import batteries
 from battrace.store.sql import SqlStore
 

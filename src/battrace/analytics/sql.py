@@ -16,7 +16,6 @@ US_PER_DAY = 86_400_000_000
 #: China Standard Time is UTC+8 all year (no daylight saving)
 CST_OFFSET_US = 8 * 3_600_000_000
 EPOCH = dt.date(1970, 1, 1)
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
 #: states of a code whose life ended: its last holder no longer holds a battery
 ENDED_STATES = ("superseded", "dismantled", "recycled", "disposed")
 

@@ -121,11 +121,7 @@ class Ingestor:
         needs no store is done outside the writer lock (multi-process servers queue on it). An
         event that cannot be encoded is left to `_one`, which rejects it."""
         try:
-            ev.body = body = canonical(
-                ev.payload,
-                plain=ev.plain_numbers and ev.type is not EventType.CORRECTION,
-                integral_floats=ev.integral_floats,
-            )
+            ev.body = body = _canonical(ev)
         except CanonicalizationError:
             return
         recorded_us = to_us(ev.recorded_at) if ev.recorded_at else now_us
@@ -251,18 +247,12 @@ class Ingestor:
     ) -> EventResult:
         """Decide and stage one event. `reported_us`: when the information was first reported
         (a correction's replacement stands in for its target: lateness is judged from it)."""
-        body = ev.body
-        if body is None:
-            try:
-                body = canonical(
-                    ev.payload,
-                    plain=ev.plain_numbers and ev.type is not EventType.CORRECTION,
-                    integral_floats=ev.integral_floats,
-                )
-            except CanonicalizationError as exc:
-                return EventResult(
-                    index, ev.id, ev.reporter, "rejected", [Reason("(event)", None, str(exc))]
-                )
+        try:
+            body = ev.body if ev.body is not None else _canonical(ev)
+        except CanonicalizationError as exc:
+            return EventResult(
+                index, ev.id, ev.reporter, "rejected", [Reason("(event)", None, str(exc))]
+            )
         dup = self._duplicate(ev, body, existing, batch, index)
         if dup is not None:
             return dup
@@ -536,6 +526,15 @@ class Ingestor:
 
     def _revive(self, stored: StoredEvent) -> Event:
         return revive(stored, self.validation)
+
+
+def _canonical(ev: Event) -> bytes:
+    """The RFC 8785 bytes of a validated event (CanonicalizationError if it has none)."""
+    return canonical(
+        ev.payload,
+        plain=ev.plain_numbers and ev.type is not EventType.CORRECTION,
+        integral_floats=ev.integral_floats,
+    )
 
 
 @lru_cache(maxsize=64)

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from battrace.api.state import ApiState
 from battrace.errors import NotFound
 from battrace.services import access, apikeys
+from battrace.services.common import CST
 from battrace.web import i18n, session
 from battrace.web.cache import StatsCache, store_version
 
@@ -211,9 +212,6 @@ def fmt_num(value: Any, digits: int = 0) -> str:
     if digits:
         return f"{value:,.{digits}f}"
     return f"{value:,.0f}" if isinstance(value, float) else f"{value:,}"
-
-
-CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def fmt_time(value: Any) -> str:

@@ -23,9 +23,9 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from battrace.services.common import CST
 from battrace.web.tabular import to_csv, to_xlsx
 
-CST = dt.timezone(dt.timedelta(hours=8))
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
 _SPLIT = re.compile(r"[\s,，;；、]+")
