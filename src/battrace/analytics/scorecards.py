@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from battrace.analytics.sql import ENDED_STATES, live
 from battrace.domain.policy import Policy, ReportingNode
+from battrace.store.audit_sql import open_findings_by_rule
 from battrace.store.schema import batteries, enterprises, event_codes, events, findings
 from battrace.store.sql import SqlStore
 
@@ -173,16 +174,7 @@ def scorecard_detail(store: SqlStore, uscc: str, *, policy: Policy) -> Scorecard
                 .group_by(events.c.type)
             )
         }
-        out.findings_by_rule = {
-            r: int(n)
-            for r, n in c.execute(
-                select(findings.c.rule, func.count())
-                .where(findings.c.enterprise == uscc, findings.c.status == "open")
-                .where(findings.c.rule != "BT-025")
-                .group_by(findings.c.rule)
-                .order_by(findings.c.rule)
-            )
-        }
+        out.findings_by_rule = open_findings_by_rule(c, uscc)
         out.held_by_state = {
             s: int(n)
             for s, n in c.execute(

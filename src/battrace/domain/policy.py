@@ -219,6 +219,16 @@ class Policy:
         `reporter_roles` are the reporter's roles; `event` is an `Event` or a mapping of its
         fields (`time` and the node's clock field). The first matching node of the file wins.
         """
+        node = self.node_for(event_type, reporter_roles, event)
+        if node is None:
+            return None
+        return ReportingLimit(node, node.limit_wd, self.clock_date(event, node))
+
+    def node_for(
+        self, event_type: str, reporter_roles: Collection[str], event: object
+    ) -> ReportingNode | None:
+        """The first node of the file that an event of this type, from a reporter with these
+        roles, with these fields (an `Event` or a mapping) falls under; None if none does."""
         candidates = self._by_type.get(event_type)
         if not candidates:
             return None
@@ -229,7 +239,7 @@ class Policy:
                 continue
             if node.when and not _when_holds(node.when, event):
                 continue
-            return ReportingLimit(node, node.limit_wd, self.clock_date(event, node))
+            return node
         return None
 
     def clock_date(self, event: object, node: ReportingNode) -> dt.date:

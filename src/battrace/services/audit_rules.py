@@ -19,7 +19,7 @@ import orjson
 
 from battrace.domain.calendar import WorkingCalendar
 from battrace.domain.events import from_us, to_us
-from battrace.domain.policy import Policy, ReportingNode
+from battrace.domain.policy import Policy
 from battrace.domain.rules import RULES
 from battrace.store.audit_sql import AuditSql
 
@@ -293,7 +293,7 @@ def reporting_quality(ctx: AuditContext) -> list[dict[str, Any]]:
         types, {k: sorted(v) for k, v in when_keys.items()}, ctx.cutoff_us
     ):
         roles = ctx.enterprises.get(reporter, ("", frozenset()))[1]
-        if _node_for(policy.nodes, kind, roles, dict(zip(keys, values, strict=True))):
+        if policy.node_for(kind, roles, dict(zip(keys, values, strict=True))):
             reportable[reporter] = reportable.get(reporter, 0) + n
     late = ctx.sql.late_by_reporter(ctx.cutoff_us)
     held = ctx.sql.lifecycles_by_party(ctx.cutoff_us)
@@ -315,22 +315,6 @@ def reporting_quality(ctx: AuditContext) -> list[dict[str, Any]]:
         }
         out.append(ctx.finding("BT-025", enterprise=uscc, subject=uscc, facts=facts))
     return out
-
-
-def _node_for(
-    nodes: Sequence[ReportingNode], kind: str, roles: frozenset[str], fields: Mapping[str, Any]
-) -> ReportingNode | None:
-    """The first node an event of this type, reporter roles and fields falls under (as
-    `Policy.reporting_limit`, without needing the clock field)."""
-    for node in nodes:
-        if kind not in node.event_types:
-            continue
-        if node.roles is not None and node.roles.isdisjoint(roles):
-            continue
-        if any(fields.get(k) not in allowed for k, allowed in node.when.items()):
-            continue
-        return node
-    return None
 
 
 # ---------------------------------------------------------------------- helpers

@@ -12,17 +12,18 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy.engine import Connection, Row
 
 from battrace.domain.lifecycle import Battery
 from battrace.domain.policy import Policy
 from battrace.errors import InvalidInput, NotFound
 from battrace.services import audit
+from battrace.store.audit_sql import open_findings_by_rule
 from battrace.store.rows import BATTERY_COLUMNS, battery_from_row
 from battrace.store.schema import (
     enterprises,
     event_codes,
     events,
-    findings,
     manufacturer_codes,
     outlet_serves,
     outlets,
@@ -45,9 +46,7 @@ def _page(limit: int, offset: int) -> None:
 def enterprise(store: SqlStore, uscc: str) -> dict[str, Any]:
     """One registered enterprise: roles, region, manufacturer codes, qualifications, outlet."""
     with store.engine.connect() as c:
-        row = c.execute(select(enterprises).where(enterprises.c.uscc == uscc)).first()
-        if row is None:
-            raise NotFound(f"{uscc} is not a registered enterprise")
+        row = _registered(c, uscc)
         codes = sorted(
             c.execute(
                 select(manufacturer_codes.c.manufacturer_code).where(
@@ -259,17 +258,9 @@ def policy_view(policy: Policy) -> dict[str, Any]:
 def scorecard(store: SqlStore, uscc: str) -> dict[str, Any]:
     """An enterprise's reporting quality (BT-025, from the latest audit) and its open findings
     by rule."""
-    enterprise(store, uscc)  # NotFound for unregistered enterprises
     with store.engine.connect() as c:
-        by_rule = {
-            rule: int(n)
-            for rule, n in c.execute(
-                select(findings.c.rule, func.count())
-                .where(findings.c.enterprise == uscc, findings.c.status == "open")
-                .group_by(findings.c.rule)
-                .order_by(findings.c.rule)
-            )
-        }
+        _registered(c, uscc)
+        by_rule = open_findings_by_rule(c, uscc)
         reported = int(
             c.execute(
                 select(func.count()).select_from(events).where(events.c.reporter == uscc)
@@ -287,9 +278,17 @@ def scorecard(store: SqlStore, uscc: str) -> dict[str, Any]:
         "lifecycles": detail.get("lifecycles"),
         "gaps": detail.get("gaps"),
         "as_of": latest[0]["as_of"] if latest else None,
-        "open_findings": sum(n for r, n in by_rule.items() if r != "BT-025"),
-        "open_findings_by_rule": {r: n for r, n in by_rule.items() if r != "BT-025"},
+        "open_findings": sum(by_rule.values()),
+        "open_findings_by_rule": by_rule,
     }
+
+
+def _registered(c: Connection, uscc: str) -> Row[Any]:
+    """The enterprise's registry row; NotFound for an unregistered one."""
+    row = c.execute(select(enterprises).where(enterprises.c.uscc == uscc)).first()
+    if row is None:
+        raise NotFound(f"{uscc} is not a registered enterprise")
+    return row
 
 
 # ---------------------------------------------------------------- facts for access decisions

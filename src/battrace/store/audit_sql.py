@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection, Row
 
 from battrace.store.audit_mass import MassBalanceSql
@@ -374,3 +374,21 @@ def select_findings(
 def _sort_key(item: tuple[tuple[str, str, tuple[str | None, ...]], int]) -> tuple[Any, ...]:
     (reporter, kind, values), _ = item
     return (reporter, kind, tuple("" if v is None else v for v in values))
+
+
+def open_findings_by_rule(conn: Connection, enterprise: str) -> dict[str, int]:
+    """An enterprise's open findings counted by rule, in rule order, without its BT-025
+    reporting-quality score (a measure, not a breach)."""
+    return {
+        rule: int(n)
+        for rule, n in conn.execute(
+            select(findings.c.rule, func.count())
+            .where(
+                findings.c.enterprise == enterprise,
+                findings.c.status == "open",
+                findings.c.rule != "BT-025",
+            )
+            .group_by(findings.c.rule)
+            .order_by(findings.c.rule)
+        )
+    }
