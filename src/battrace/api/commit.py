@@ -30,12 +30,16 @@ log = logging.getLogger("battrace.api")
 Receipt = dict[str, Any] | None
 Outcome = tuple[list[EventResult], list[Receipt]]
 _Job = tuple[list[Any], bool, "Future[Outcome]"]
+#: events per request, and per ingest transaction of the group commit (`ApiOptions` default)
+MAX_BATCH_EVENTS = 10_000
 
 
 class GroupCommit:
     """The store's one writer, batching concurrent submissions."""
 
-    def __init__(self, ingestor: Ingestor, store: SqlStore, *, max_events: int = 10_000) -> None:
+    def __init__(
+        self, ingestor: Ingestor, store: SqlStore, *, max_events: int = MAX_BATCH_EVENTS
+    ) -> None:
         self.ingestor = ingestor
         self.store = store
         self.max_events = max_events

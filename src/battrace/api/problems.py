@@ -39,7 +39,11 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "method-not-allowed": (405, "Method not allowed", "The route exists for other methods."),
     "not-acceptable": (406, "Not acceptable", "The API answers JSON only."),
     "payload-too-large": (413, "Content too large", "The request body exceeds the limit."),
-    "too-many-events": (422, "Too many events", "A batch holds at most 10,000 events."),
+    "too-many-events": (
+        422,
+        "Too many events",
+        "A batch holds more events than the limit (10,000 unless configured).",
+    ),
     "unsupported-media-type": (
         415,
         "Unsupported media type",

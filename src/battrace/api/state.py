@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from battrace import bootstrap
-from battrace.api.commit import GroupCommit, Outcome
+from battrace.api.commit import MAX_BATCH_EVENTS, GroupCommit, Outcome
 from battrace.api.metrics import Metrics
 from battrace.config import Settings
 from battrace.domain.events import Reason
@@ -42,7 +42,7 @@ class ApiOptions:
     #: largest request body outside uploads (a 10,000-event batch is ~3–20 MB)
     max_body_bytes: int = 64 * 1024 * 1024
     #: events per `POST /v1/events`
-    max_batch_events: int = 10_000
+    max_batch_events: int = MAX_BATCH_EVENTS
     #: largest upload (None: no limit but the disk)
     max_upload_bytes: int | None = None
     #: where upload files wait to be processed (None: a temporary directory per app)

@@ -1,6 +1,7 @@
 """Bulk uploads: a JSONL file of any size, ingested in the background batch by batch.
 
-The file is read line by line (`ingest_file.batches`), so memory stays bounded by one batch;
+The file is read line by line (`bounded_batches`: like `ingest_file.batches`, but a line longer
+than `MAX_LINE` is skipped unread and rejected), so memory stays bounded by one batch;
 each batch commits as one ingest transaction, then its per-line results and the upload's
 progress are stored. A server that stops mid-upload leaves the upload `running`;
 `fail_interrupted` marks such uploads `failed` at the next start. Sending the file again is

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from battrace.api.bodies import json_body
+from battrace.api.commit import MAX_BATCH_EVENTS
 from battrace.api.deps import Caller, State
 from battrace.api.problems import ApiProblem
 from battrace.api.routes import problem_responses
@@ -19,7 +20,6 @@ from battrace.services import access
 from battrace.services.ingest_file import Tally
 
 router = APIRouter(prefix="/v1", tags=["events"])
-MAX_EVENTS = 10_000
 #: responses for up to this many events are rendered on the event loop
 INLINE_RESULTS = 100
 
@@ -32,7 +32,7 @@ INLINE_RESULTS = 100
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": batch_schema(MAX_EVENTS)}},
+            "content": {"application/json": {"schema": batch_schema(MAX_BATCH_EVENTS)}},
         }
     },
 )
