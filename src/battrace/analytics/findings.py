@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 
 from battrace.analytics.sql import between
 from battrace.services.audit import finding_dict
@@ -53,8 +53,7 @@ def find(
     """A page of findings (newest first) with the enterprise's name and region, and the total
     number that match."""
     q = (
-        select(findings, enterprises.c.name.label("enterprise_name"), enterprises.c.region)
-        .outerjoin(enterprises, enterprises.c.uscc == findings.c.enterprise)
+        _with_enterprise()
         .where(*f.where())
         .order_by(findings.c.found_us.desc(), findings.c.id.desc())
         .offset(offset)
@@ -66,13 +65,21 @@ def find(
         total = int(
             c.execute(select(func.count()).select_from(findings).where(*f.where())).scalar_one()
         )
-    out = []
-    for r in rows:
-        d = finding_dict(r._mapping)
-        d["enterprise_name"] = r.enterprise_name
-        d["region"] = r.region
-        out.append(d)
-    return out, total
+    return [_finding(r) for r in rows], total
+
+
+def _with_enterprise() -> Select[Any]:
+    """Findings with their enterprise's name and region."""
+    return select(
+        findings, enterprises.c.name.label("enterprise_name"), enterprises.c.region
+    ).outerjoin(enterprises, enterprises.c.uscc == findings.c.enterprise)
+
+
+def _finding(r: Row[Any]) -> dict[str, Any]:
+    d = finding_dict(r._mapping)
+    d["enterprise_name"] = r.enterprise_name
+    d["region"] = r.region
+    return d
 
 
 def counts_by_rule(store: SqlStore, f: FindingFilter) -> dict[str, int]:
@@ -93,16 +100,6 @@ def counts_by_rule(store: SqlStore, f: FindingFilter) -> dict[str, int]:
 
 def one(store: SqlStore, finding_id: int) -> dict[str, Any] | None:
     """One finding with its enterprise's name and region (None when there is none)."""
-    q = (
-        select(findings, enterprises.c.name.label("enterprise_name"), enterprises.c.region)
-        .outerjoin(enterprises, enterprises.c.uscc == findings.c.enterprise)
-        .where(findings.c.id == finding_id)
-    )
     with store.engine.connect() as c:
-        r = c.execute(q).first()
-    if r is None:
-        return None
-    d = finding_dict(r._mapping)
-    d["enterprise_name"] = r.enterprise_name
-    d["region"] = r.region
-    return d
+        r = c.execute(_with_enterprise().where(findings.c.id == finding_id)).first()
+    return None if r is None else _finding(r)
