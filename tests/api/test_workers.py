@@ -201,11 +201,11 @@ def test_only_a_server_that_owns_recovery_fails_unfinished_uploads(
     assert status == ("failed" if recover else "queued")
 
 
-def _exit_at_startup(sock: socket.socket, options: dict[str, Any]) -> None:
+def _exit_at_startup(sock: socket.socket, options: dict[str, Any], parent: int) -> None:
     raise SystemExit(workers.STARTUP_FAILURE)
 
 
-def _exit_once_then_serve(sock: socket.socket, options: dict[str, Any]) -> None:
+def _exit_once_then_serve(sock: socket.socket, options: dict[str, Any], parent: int) -> None:
     """Dies the first time (a crash after startup), then accepts one connection and exits."""
     marker = Path(options["marker"])
     if not marker.exists():
@@ -267,7 +267,7 @@ def test_supervisor_replaces_a_worker_that_exits(tmp_path: Path) -> None:
         # queue and the replacement serves it
         with socket.create_connection(("127.0.0.1", port), timeout=60) as c:
             got.append(c.recv(100))
-        sup.stop.set()
+        sup.stop()
 
     t = threading.Thread(target=client)
     t.start()
@@ -275,3 +275,74 @@ def test_supervisor_replaces_a_worker_that_exits(tmp_path: Path) -> None:
     t.join(60)
     assert got == [b"served"] and (tmp_path / "m").read_text() == "crashed"
     assert all(not p.is_alive() for p in sup.procs)
+
+
+def test_a_port_another_server_listens_on_is_refused() -> None:
+    from battrace.errors import ConfigError
+
+    socks = workers.listening_sockets("127.0.0.1", 0, 2)
+    try:
+        port = socks[0].getsockname()[1]
+        # SO_REUSEPORT alone would let a second server join the first one's port
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            workers.listening_sockets("127.0.0.1", port, 2)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _start_server(
+    tmp_path: Path, env_extra: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], Path]:
+    url = f"sqlite:///{tmp_path / 'battrace.db'}"
+    SqlStore.open(url, create=True).close()
+    env = os.environ | Settings(database_url=url, key_dir=tmp_path / "keys").to_env() | env_extra
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "battrace.api", "--port", str(kit.free_port()),
+             "--db", url, "--workers", "2", "--log-level", "info"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return proc, log
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_build_the_app_stops_the_server(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.toml"
+    bad.write_text("this is not a policy = [")
+    proc, log = _start_server(tmp_path, {"BATTRACE_POLICY": str(bad)})
+    try:
+        status = proc.wait(90)  # not a loop of restarts
+    finally:
+        proc.kill()
+    assert status == workers.STARTUP_FAILURE, log.read_text()[-2000:]
+    assert "could not start: stopping the server" in log.read_text()
+
+
+@pytest.mark.slow
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    proc, log = _start_server(tmp_path, {})
+    try:
+        deadline = time.monotonic() + 60
+        while len(re.findall(r"Application startup complete", log.read_text())) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        children = _children(proc.pid)
+        assert len(children) == 2
+        proc.kill()  # no chance to stop them itself
+        proc.wait(10)
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{c}").exists() and _state(c) != "Z" for c in children):
+            assert time.monotonic() < deadline, "orphaned workers kept serving"
+            time.sleep(0.1)
+    finally:
+        for c in _children(proc.pid):
+            os.kill(c, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

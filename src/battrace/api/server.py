@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from battrace import bootstrap
 from battrace.api.app import create_app
 from battrace.api.state import ApiOptions
+from battrace.api.workers import listening_sockets
 from battrace.api.workers import serve as supervise
 from battrace.config import Settings
 from battrace.services import uploads
@@ -52,10 +53,16 @@ def run(
         "proxy_headers": False,
     }
     if workers > 1:
-        uvicorn.Config(worker_app, log_level=log_level).configure_logging()
-        _recover_uploads(settings)
+        uvicorn.Config(worker_app, log_level=log_level)  # configures uvicorn's loggers here too
+        socks = listening_sockets(host, port, workers)  # before anything changes the store
+        try:
+            _recover_uploads(settings)
+        except BaseException:
+            for sock in socks:
+                sock.close()
+            raise
         os.environ.update(settings.to_env())  # the workers build their settings from it
-        status = supervise(host, port, workers, options)
+        status = supervise(socks, options)
         if status:
             raise SystemExit(status)
         return
