@@ -87,13 +87,20 @@ def pack_code(i: int, day: dt.date) -> str:
     return f"001PB01T{i // 9_999_999:06d}{DEFAULT_TABLES.encode_date(day)}{i % 9_999_999 + 1:07d}"
 
 
+def production_day(now: dt.datetime) -> dt.date:
+    """The CST date of the packs `lifecycles(…, now, …)` produces (50 minutes before `now`:
+    not `now`'s own date when midnight in Beijing falls in between)."""
+    return (now - dt.timedelta(minutes=50)).astimezone(CST).date()
+
+
 def lifecycles(
     packs: range, now: dt.datetime, tag: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The maker's events (produced, shipped) and the automaker's (received, installed, sold)
-    for `packs`, timed within the last hour so no reporting deadline is missed."""
-    day = now.astimezone(CST).date()
-    t = [(now - dt.timedelta(minutes=50 - 10 * h)).isoformat() for h in range(5)]
+    for `packs`, timed within the last hour so no reporting deadline is missed, in China
+    Standard Time (a code's production date is the maker's local date of production)."""
+    day = production_day(now)
+    t = [(now - dt.timedelta(minutes=50 - 10 * h)).astimezone(CST).isoformat() for h in range(5)]
     maker: list[dict[str, Any]] = []
     auto: list[dict[str, Any]] = []
     for i in packs:
@@ -471,7 +478,7 @@ async def _measure(
     ]
 
     # 3. reads at a steady rate: the public view, and the automaker's full view with history
-    day = now.astimezone(CST).date()
+    day = production_day(now)
     codes = [f"/v1/batteries/{pack_code(i, day)}" for i in range(0, packs, max(1, packs // 997))]
     public = [
         await steady(port, GET_RATE, seconds, lambda i: ("GET", codes[i % len(codes)], None, None))
