@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-
 from battrace.config import Settings
 from battrace.domain.calendar import WorkingCalendar
 from battrace.domain.events import ValidationContext
@@ -70,9 +68,7 @@ def make_ingestor(
     clock: Clock = utc_now,
     policy: Policy | None = None,
 ) -> Ingestor:
-    """An ingestor with the code tables, policy, calendar and signing key of the settings
-    (and the process's garbage collector tuned for ingest: `tune_gc`)."""
-    tune_gc()
+    """An ingestor with the code tables, policy, calendar and signing key of the settings."""
     policy = policy or load_policy(settings)
     validation = ValidationContext(
         tables=settings.code_tables, applications=policy.applications, trusted=trusted
@@ -85,22 +81,3 @@ def make_ingestor(
         signer=signer(settings),
         origin=settings.log_origin,
     )
-
-
-#: young objects allocated between two collections of the youngest generation (CPython: 700)
-GC_YOUNG_THRESHOLD = 10_000
-
-
-def tune_gc() -> None:
-    """Let the cyclic garbage collector run less often in a process that ingests.
-
-    Ingest allocates a few hundred short-lived objects per event (dicts, tuples, datetimes,
-    states) and frees nearly all of them by reference counting; with CPython's default
-    threshold (700) the collector still ran every few events and scanned the batch's live
-    states each time: about a tenth of ingest time (docs/benchmarks.md, "garbage
-    collector"). A higher threshold costs a few MB at most. Raises, never lowers, a threshold
-    the process already set.
-    """
-    young, middle, old = gc.get_threshold()
-    if 0 < young < GC_YOUNG_THRESHOLD:
-        gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)

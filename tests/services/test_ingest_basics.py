@@ -79,19 +79,32 @@ def test_leaves_computed_before_the_transaction_follow_the_record_time_of_the_co
         assert want != checked[0].leaf[1] and want != checked[1].leaf[1]
 
 
-def test_an_ingest_process_runs_the_garbage_collector_less_often(store, tmp_path):
+def test_a_batch_runs_the_garbage_collector_less_often_and_only_the_batch(world):
     import gc
 
-    from battrace import bootstrap
-    from battrace.config import Settings
+    from battrace.services import ingest as ingest_module
+
+    seen = []
+
+    class Spy:
+        policy_version = "spy"
+
+        def flags(self, ev, ctx):
+            seen.append(gc.get_threshold()[0])
+            return []
+
+        def rejected(self, raw):
+            return []
 
     saved = gc.get_threshold()
     try:
         gc.set_threshold(700, 10, 10)  # CPython's default
-        bootstrap.make_ingestor(Settings(database_url="sqlite://", key_dir=tmp_path), store)
-        assert gc.get_threshold() == (bootstrap.GC_YOUNG_THRESHOLD, 10, 10)
-        gc.set_threshold(50_000, 10, 10)  # an operator's own, higher setting stays
-        bootstrap.tune_gc()
-        assert gc.get_threshold()[0] == 50_000
+        world.ingestor.rules = Spy()
+        world.ok(world.produce(code(42)))
+        assert seen == [ingest_module.GC_YOUNG_THRESHOLD]  # during the batch
+        assert gc.get_threshold() == (700, 10, 10)  # and back after it (read latency)
+        gc.set_threshold(50_000, 10, 10)  # a process's own, higher setting stays
+        world.ok(world.produce(code(43)))
+        assert seen[-1] == 50_000 and gc.get_threshold()[0] == 50_000
     finally:
         gc.set_threshold(*saved)
