@@ -41,9 +41,10 @@ log = logging.getLogger("uvicorn.error")
 STARTUP_FAILURE = 3
 #: seconds a stopping server gives its workers to finish what they do before they are killed
 GRACE = 30.0
-#: a worker that exits sooner than this after its start waits longer before the next start
+#: a worker that exits sooner than this after its start waits twice as long as the last time
+#: before the next start (from FIRST_PAUSE up to MAX_PAUSE)
 YOUNG = 5.0
-MAX_PAUSE = 30.0
+FIRST_PAUSE, MAX_PAUSE = 0.5, 30.0
 #: the kernel balances connections over sockets sharing a port (Linux); elsewhere SO_REUSEPORT
 #: does not spread them, and the workers share one socket as under uvicorn's own supervisor
 BALANCED = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
@@ -151,7 +152,7 @@ class Supervisor:
             for i in range(len(self.socks)):
                 self.procs.append(self._start(i))
                 self._started.append(time.monotonic())
-                self._pause.append(poll)
+                self._pause.append(FIRST_PAUSE)
                 self._due.append(0.0)
             while status == 0 and not self._should_stop():
                 time.sleep(poll)
@@ -178,7 +179,7 @@ class Supervisor:
                     log.error("worker %d [%s] could not start: stopping the server", i, proc.pid)
                     return STARTUP_FAILURE
                 young = now - self._started[i] < YOUNG
-                self._pause[i] = min(self._pause[i] * 2, MAX_PAUSE) if young else 0.5
+                self._pause[i] = min(self._pause[i] * 2, MAX_PAUSE) if young else FIRST_PAUSE
                 self._due[i] = now + self._pause[i]
                 log.warning(
                     "worker %d [%s] exited with status %s: another starts in %.1f s",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from battrace.domain.decide import Flag
-from battrace.domain.events import Event, Reason
+from battrace.domain.events import Event, Reason, to_us
 from battrace.domain.ingest_rules import FlagContext
 from battrace.domain.lifecycle import Battery, Vehicle
 from battrace.ledger.documents import leaf_data_from_canonical
@@ -53,6 +53,14 @@ def event_leaf(body: bytes, recorded_us: int, reporter: str) -> bytes:
     return leaf_hash(
         leaf_data_from_canonical(body, recorded_at=rfc3339(recorded_us), reporter=reporter)
     )
+
+
+def recorded_us_of(ev: Event, now_us: int) -> int:
+    """The record time of `ev` in a batch received at `now_us`: its own `recorded_at` for a
+    trusted back-fill (converted once, by `check`, when it computed the leaf)."""
+    if ev.recorded_at is None:
+        return now_us
+    return ev.leaf[0] if ev.leaf is not None else to_us(ev.recorded_at)
 
 
 class NoRules:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from battrace.domain.decide import fold_code, fold_vehicle
-from battrace.domain.events import Event, Reason, ValidationContext, from_us, to_us, validate_event
+from battrace.domain.events import Event, Reason, ValidationContext, from_us, validate_event
 from battrace.domain.lifecycle import parts_of, vin_of
 from battrace.domain.registry import Registry
 from battrace.domain.vocab import EventType
-from battrace.services.batch import Batch, EventResult, count_event
+from battrace.services.batch import Batch, EventResult, count_event, recorded_us_of
 from battrace.services.common import rfc3339
 from battrace.store.rows import StoredEvent
 from battrace.store.writer import Writer
@@ -40,7 +40,8 @@ def correct(
     replacement = p.get("replacement")
     saved = (ing._frontier.copy(), registry.copy(), ing._reg_changed, len(ing.last_leaves))
     w.savepoint()
-    seq, lh = ing._append(batch, ev, body, to_us(ev.recorded_at) if ev.recorded_at else now_us)
+    recorded_us = recorded_us_of(ev, now_us)
+    seq, lh = ing._append(batch, ev, body, recorded_us)
     ing._flush(w, batch)
     w.insert_withdrawals([(target.seq, seq)])
     withdrawn = ing._revive(target)
@@ -69,7 +70,7 @@ def correct(
     w.release_savepoint()
     w.withdraw_findings(target.seq, at_us=now_us, reason=f"corrected by {ev.id}: {p['reason']}")
     batch.seen[ev.key] = (body, seq, lh)
-    recorded = rfc3339(to_us(ev.recorded_at) if ev.recorded_at else now_us)
+    recorded = rfc3339(recorded_us)
     return EventResult(
         index, ev.id, ev.reporter, "accepted", seq=seq, leaf_hash=lh, recorded_at=recorded
     )

@@ -45,6 +45,7 @@ from battrace.services.batch import (
     count_event,
     event_leaf,
     ident,
+    recorded_us_of,
 )
 from battrace.services.common import canonical, registry_from, revive, rfc3339
 from battrace.services.corrections import correct
@@ -154,7 +155,7 @@ class Ingestor:
             ev.body = body = _canonical(ev)
         except CanonicalizationError:
             return
-        recorded_us = to_us(ev.recorded_at) if ev.recorded_at else now_us
+        recorded_us = recorded_us_of(ev, now_us)
         ev.leaf = (recorded_us, event_leaf(body, recorded_us, ev.reporter))
 
     def commit(
@@ -300,10 +301,7 @@ class Ingestor:
                 decision.reasons,
                 flags=[f.rule for f in decision.flags],
             )
-        if ev.recorded_at is None:
-            recorded_us = now_us
-        else:  # a trusted back-fill's own record time (check() converted it already)
-            recorded_us = ev.leaf[0] if ev.leaf is not None else to_us(ev.recorded_at)
+        recorded_us = recorded_us_of(ev, now_us)
         seq, lh = self._append(batch, ev, body, recorded_us)
         self._apply(batch, decision)
         if decision.registry_changed:
