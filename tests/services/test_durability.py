@@ -27,6 +27,20 @@ def battrace(*args, **kw):
     )
 
 
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_kill_9_midway_loses_no_acknowledged_event_and_a_rerun_stores_nothing_twice(
     tmp_path, store_url
 ):
@@ -35,7 +49,7 @@ def test_kill_9_midway_loses_no_acknowledged_event_and_a_rerun_stores_nothing_tw
     path.write_bytes(b"\n".join(orjson.dumps(e) for e in evs) + b"\n")
     SqlStore.open(store_url, create=True).close()
     env = dict(os.environ, BATTRACE_DATABASE_URL=store_url)
-    proc = battrace("ingest", str(path), "--json", "--batch-size", "250", env=env)
+    proc = battrace("ingest", str(path), "--json", "--batch-size", "250", "--check-ahead", env=env)
     acknowledged = []
     deadline = time.monotonic() + 120
     assert proc.stdout is not None
@@ -45,10 +59,16 @@ def test_kill_9_midway_loses_no_acknowledged_event_and_a_rerun_stores_nothing_tw
             break
         if line.startswith(b'{"id"'):
             acknowledged.append(json.loads(line.rstrip(b",\n")))
+    helpers = _children(proc.pid)  # the checking helper (services.ingest_ahead)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.stdout.close()
     assert len(acknowledged) >= 300, "the ingest finished or stalled before it could be killed"
+    assert helpers, "a file this size is checked ahead in a helper process"
+    deadline = time.monotonic() + 10
+    while any(_running(h) for h in helpers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(h) for h in helpers), "the helper outlived the killed ingest"
 
     store = SqlStore.open(store_url)
     with store.engine.connect() as c:

@@ -73,6 +73,12 @@ def ingest(
     batch_size: int = typer.Option(
         DEFAULT_BATCH, min=1, max=10_000, help="Events per transaction."
     ),
+    check_ahead: bool = typer.Option(
+        False,
+        "--check-ahead",
+        help="Check the next batch in a helper process while one commits (files over 4 MB, "
+        "two cores or more): about 1.1-1.25x faster, about 100 MB more memory.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Ingest a JSONL file of any size; exit 0 when nothing was rejected, 1 otherwise.
@@ -117,7 +123,13 @@ def ingest(
                     f"{shown.duplicates:,} dup",
                 )
 
-            tally = ingest_file(ingestor, file, batch_size=batch_size, on_batch=on_batch)
+            tally = ingest_file(
+                ingestor,
+                file,
+                batch_size=batch_size,
+                on_batch=on_batch,
+                ahead=None if check_ahead else False,
+            )
         if tally.accepted >= SETTLE_AFTER:
             started = time.perf_counter()
             if store.settle():

@@ -118,15 +118,20 @@ def parse_time(value: Any) -> dt.datetime:
         raise FieldError(
             "must be an RFC 3339 timestamp with offset, e.g. 2026-05-03T10:15:00+08:00"
         )
-    text = value
+    try:
+        return iso_moment(value)
+    except ValueError:
+        raise FieldError(f"{value!r} is not a real date and time") from None
+
+
+def iso_moment(text: str) -> dt.datetime:
+    """The aware datetime of text that has the RFC 3339 shape (`parse_time` checked it);
+    ValueError for a date or time that does not exist."""
     if "." in text:  # Python keeps microseconds: trim extra digits of the fraction
         head, _, frac = text.partition(".")
         digits = len(frac) - len(frac.lstrip("0123456789"))
         text = head + "." + frac[: min(digits, 6)].ljust(6, "0") + frac[digits:]
-    try:
-        return dt.datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
-    except ValueError:
-        raise FieldError(f"{value!r} is not a real date and time") from None
+    return dt.datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
 
 
 def to_us(moment: dt.datetime) -> int:

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from battrace.identity.errors import (
     CodeError,
@@ -111,10 +112,21 @@ def parse_battery_code(
     `not_after` is the date of the event that registers the code: a production date after it
     is an error.
     """
+    decoded = _decode(code, tables)
+    if decoded is not None and (not_after is None or decoded.production_date <= not_after):
+        return decoded
+    raise InvalidCode(code, battery_code_errors(code, tables=tables, not_after=not_after))
+
+
+@lru_cache(maxsize=1 << 13)
+def _decode(code: str, tables: CodeTables) -> BatteryCode | None:
+    """The decoded code, or None when it is not valid; remembered (a batch names the same
+    packs and modules again and again, and building the frozen record costs more than
+    checking the code)."""
     n = len(code)
     if n == CODE_LENGTH and tables.battery_regex.fullmatch(code):
         day = tables.dates.get(code[14:17])
-        if day is not None and code[17:] != "0000000" and (not_after is None or day <= not_after):
+        if day is not None and code[17:] != "0000000":
             return BatteryCode(
                 code,
                 code[0:3],
@@ -127,7 +139,7 @@ def parse_battery_code(
             )
     elif n == SHORT_LENGTH and tables.reprocessed_regex.fullmatch(code):
         day = tables.dates.get(code[7:10])
-        if day is not None and code[10:17] != "0000000" and (not_after is None or day <= not_after):
+        if day is not None and code[10:17] != "0000000":
             return BatteryCode(
                 code,
                 code[0:3],
@@ -139,7 +151,7 @@ def parse_battery_code(
                 code[10:17],
                 reprocessed_form=True,
             )
-    raise InvalidCode(code, battery_code_errors(code, tables=tables, not_after=not_after))
+    return None
 
 
 def is_battery_code(code: str, *, tables: CodeTables = DEFAULT_TABLES) -> bool:

@@ -91,6 +91,11 @@ class CodeTables:
             self, "reprocessed_regex", re.compile(f"{head}{date_cls}{{3}}[0-9]{{7}}R[PMC]")
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its definition (the derived lookups are rebuilt): a helper process of
+        `battrace ingest` receives the tables it validates with."""
+        return (CodeTables, (self.name, self.date_alphabet, self.year_base, self.battery_types))
+
     def _all_dates(self, values: Mapping[str, int]) -> dict[str, dt.date]:
         """Every valid 3-character date of the table, decoded once (lookups are then O(1))."""
         out: dict[str, dt.date] = {}

@@ -127,36 +127,7 @@ class Ingestor:
 
     def check(self, raws: Sequence[Any], now: dt.datetime) -> list[Event | list[Reason]]:
         """Field validation of a batch received at `now` (no store access: can run anywhere)."""
-        ctx = ValidationContext(
-            tables=self.validation.tables,
-            applications=self.validation.applications,
-            trusted=self.validation.trusted,
-            received_at=now,
-        )
-        checked = [
-            [Reason("(json)", None, f"not valid JSON: {r.message}")]
-            if isinstance(r, BadJson)
-            else validate_event(r, ctx)
-            for r in raws
-        ]
-        now_us = to_us(now)
-        for ev in checked:
-            if isinstance(ev, Event):
-                parts_of(ev)  # computed once, and outside the writer lock
-                self._encode(ev, now_us)
-        return checked
-
-    @staticmethod
-    def _encode(ev: Event, now_us: int) -> None:
-        """Canonical bytes and leaf hash of a valid event, before the write transaction: what
-        needs no store is done outside the writer lock (multi-process servers queue on it). An
-        event that cannot be encoded is left to `_one`, which rejects it."""
-        try:
-            ev.body = body = _canonical(ev)
-        except CanonicalizationError:
-            return
-        recorded_us = recorded_us_of(ev, now_us)
-        ev.leaf = (recorded_us, event_leaf(body, recorded_us, ev.reporter))
+        return check_batch(self.validation, raws, now)
 
     def commit(
         self,
@@ -554,6 +525,43 @@ class Ingestor:
 
     def _revive(self, stored: StoredEvent) -> Event:
         return revive(stored, self.validation)
+
+
+def check_batch(
+    validation: ValidationContext, raws: Sequence[Any], now: dt.datetime
+) -> list[Event | list[Reason]]:
+    """Field validation of a batch received at `now`, with each valid event's parts, canonical
+    bytes and leaf hash: everything that needs no store (`Ingestor.commit` does the rest)."""
+    ctx = ValidationContext(
+        tables=validation.tables,
+        applications=validation.applications,
+        trusted=validation.trusted,
+        received_at=now,
+    )
+    checked = [
+        [Reason("(json)", None, f"not valid JSON: {r.message}")]
+        if isinstance(r, BadJson)
+        else validate_event(r, ctx)
+        for r in raws
+    ]
+    now_us = to_us(now)
+    for ev in checked:
+        if isinstance(ev, Event):
+            parts_of(ev)  # computed once, and outside the writer lock
+            encode(ev, now_us)
+    return checked
+
+
+def encode(ev: Event, now_us: int) -> None:
+    """Canonical bytes and leaf hash of a valid event, before the write transaction: what
+    needs no store is done outside the writer lock (multi-process servers queue on it). An
+    event that cannot be encoded is left to `Ingestor._one`, which rejects it."""
+    try:
+        ev.body = body = _canonical(ev)
+    except CanonicalizationError:
+        return
+    recorded_us = recorded_us_of(ev, now_us)
+    ev.leaf = (recorded_us, event_leaf(body, recorded_us, ev.reporter))
 
 
 def _canonical(ev: Event) -> bytes:

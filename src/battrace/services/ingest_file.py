@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from battrace.services.ingest import EventResult, Ingestor
+from battrace.services.ingest import EventResult, Ingestor, fewer_collections
+from battrace.services.ingest_ahead import CheckAhead, worth_a_helper
 
 DEFAULT_BATCH = 5000
 
@@ -54,15 +56,65 @@ def ingest_file(
     *,
     batch_size: int = DEFAULT_BATCH,
     on_batch: Callable[[list[tuple[int, EventResult]], int], None] | None = None,
+    ahead: bool | None = False,
 ) -> Tally:
     """Ingest `path` batch by batch (one transaction each); report each committed batch to
-    `on_batch` as (line number, result) pairs with the bytes read so far."""
+    `on_batch` as (line number, result) pairs with the bytes read so far.
+
+    `ahead`: check the next batch in a helper process while this one commits (None: when the
+    file is large and a second core is free; see `services.ingest_ahead`). The results are
+    the same either way; the helper costs about 100 MB of memory, so it is asked for.
+    """
+    if ahead is None:
+        ahead = worth_a_helper(path.stat().st_size)
     tally = Tally()
     with path.open("rb") as fh:
-        for chunk, read in batches(fh, batch_size):
-            results = ingestor.ingest([ingestor.parse_line(line) for _, line in chunk])
-            for r in results:
-                tally.add(r)
-            if on_batch is not None:
-                on_batch([(n, r) for (n, _), r in zip(chunk, results, strict=True)], read)
+        if not ahead:
+            for chunk, read in batches(fh, batch_size):
+                with fewer_collections():
+                    raws = [ingestor.parse_line(line) for _, line in chunk]
+                    results = ingestor.ingest(raws)
+                _count(tally, on_batch, chunk, read, results)
+            return tally
+        with CheckAhead(ingestor.validation, path) as helper:
+            checked: tuple[Any, ...] | None = None  # a batch checked, not committed yet
+            start = 0
+            for chunk, read in batches(fh, batch_size):
+                helper.submit([line for _, line in chunk], start, read, ingestor.clock())
+                start = read
+                if checked is not None:  # the helper checks this chunk while that commits
+                    _commit(ingestor, tally, on_batch, *checked)
+                with fewer_collections():
+                    checked = (chunk, read, *helper.result())
+            if checked is not None:
+                _commit(ingestor, tally, on_batch, *checked)
     return tally
+
+
+def _commit(
+    ingestor: Ingestor,
+    tally: Tally,
+    on_batch: Callable[[list[tuple[int, EventResult]], int], None] | None,
+    chunk: list[tuple[int, bytes]],
+    read: int,
+    raws: list[Any],
+    checked: list[Any],
+    now: dt.datetime,
+) -> None:
+    """Commit a batch the helper checked."""
+    with fewer_collections():
+        results = ingestor.commit(raws, checked, now)
+    _count(tally, on_batch, chunk, read, results)
+
+
+def _count(
+    tally: Tally,
+    on_batch: Callable[[list[tuple[int, EventResult]], int], None] | None,
+    chunk: list[tuple[int, bytes]],
+    read: int,
+    results: list[EventResult],
+) -> None:
+    for r in results:
+        tally.add(r)
+    if on_batch is not None:
+        on_batch([(n, r) for (n, _), r in zip(chunk, results, strict=True)], read)

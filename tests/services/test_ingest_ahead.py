@@ -1,0 +1,185 @@
+"""Checking the next batch in a helper process gives the same results as checking in process,
+and ingest goes on when the helper dies."""
+
+import datetime as dt
+import os
+import pickle
+import signal
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from battrace.domain.calendar import WorkingCalendar
+from battrace.domain.events import ValidationContext
+from battrace.domain.ingest_rules import IngestRules
+from battrace.domain.policy import Policy
+from battrace.identity import CodeTables, InvalidCode, parse_battery_code
+from battrace.services.ingest import Ingestor, check_batch
+from battrace.services.ingest_ahead import CheckAhead, rebuild, verdicts
+from battrace.services.ingest_file import ingest_file
+from battrace.sim.build import event
+from battrace.store.schema import batteries, events, findings
+from battrace.store.sql import SqlStore
+from tests.kit import AUTOMAKER, MAKER, code, simple_lifecycles
+
+pytestmark = pytest.mark.slow
+
+NOW = dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC)
+
+
+def mixed_lines() -> list[bytes]:
+    """Valid lifecycles with every kind of trouble mixed in: refused events, lines that are not
+    JSON, blank lines, duplicates, a reused id, a late (out-of-order) event and a correction."""
+    evs = simple_lifecycles(300)
+    lines = [orjson.dumps(e) for e in evs]
+    late = event("shipped", "late-ship", "2025-01-02T08:30:00+08:00", MAKER,
+                 battery=code(299_001), to=AUTOMAKER)  # fmt: skip
+    trouble = [
+        b"",
+        b"   ",
+        b"{not json",
+        orjson.dumps({"id": "x1", "type": "produced", "reporter": MAKER}),  # fields missing
+        orjson.dumps({**evs[40], "colour": "red"}),  # unknown field, known id
+        orjson.dumps(evs[41]),  # an exact duplicate
+        orjson.dumps({**evs[42], "to": MAKER}),  # the same id for a different event
+        orjson.dumps(
+            event(
+                "correction",
+                "c1",
+                "2025-01-09T10:00:00+08:00",
+                MAKER,
+                target=evs[41]["id"],
+                reason="typo",
+            )
+        ),
+        orjson.dumps(late),
+        b'{"id": "a\rb", "type": "produced"}',  # bytes.splitlines would cut it in two
+        b"[1, 2]",
+    ]
+    for i, t in enumerate(trouble):
+        lines.insert(60 + i * 97, t)
+    return lines
+
+
+def ingest(url, path, *, ahead, batch_size=113):
+    store = SqlStore.open(url, create=True)
+    ingestor = Ingestor(
+        store,
+        rules=IngestRules(Policy.default(), WorkingCalendar.default()),
+        clock=lambda: NOW,
+    )
+    seen = []
+    tally = ingest_file(
+        ingestor,
+        path,
+        batch_size=batch_size,
+        ahead=ahead,
+        on_batch=lambda rs, _read: seen.extend((n, r.as_dict()) for n, r in rs),
+    )
+    with store.engine.connect() as c:
+        rows = {
+            "events": c.execute(sa.select(events).order_by(events.c.seq)).all(),
+            "batteries": c.execute(sa.select(batteries).order_by(batteries.c.code)).all(),
+            "findings": c.execute(
+                sa.select(findings.c.rule, findings.c.subject_key).order_by(findings.c.subject_key)
+            ).all(),
+        }
+    root = store.head()
+    store.close()
+    return tally, seen, rows, root
+
+
+def test_checking_ahead_gives_the_results_and_store_of_checking_in_process(tmp_path, caplog):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(mixed_lines()) + b"\n")
+    here = ingest(f"sqlite:///{tmp_path / 'here.db'}", path, ahead=False)
+    ahead = ingest(f"sqlite:///{tmp_path / 'ahead.db'}", path, ahead=True)
+    tally, seen, rows, root = ahead
+    assert not caplog.records, "the helper was not used throughout"
+    assert tally.rejected >= 6 and tally.duplicates >= 1 and tally.accepted > 1400
+    assert seen == here[1]  # line by line: status, reasons, leaf index and hash, flags
+    assert rows == here[2]
+    assert root == here[3]
+    assert (tally.accepted, tally.rejected, tally.duplicates) == (
+        here[0].accepted,
+        here[0].rejected,
+        here[0].duplicates,
+    )
+
+
+def test_a_file_without_a_final_newline_and_with_blank_runs_is_cut_the_same_way(tmp_path):
+    lines = [orjson.dumps(e) for e in simple_lifecycles(40)]
+    body = b"\n\n".join(lines[:50]) + b"\n \n\t\n" + b"\n".join(lines[50:])  # no final newline
+    path = tmp_path / "ragged.jsonl"
+    path.write_bytes(body)
+    here = ingest(f"sqlite:///{tmp_path / 'here.db'}", path, ahead=False, batch_size=7)
+    ahead = ingest(f"sqlite:///{tmp_path / 'ahead.db'}", path, ahead=True, batch_size=7)
+    assert ahead[1] == here[1] and ahead[0].accepted == len(lines)
+
+
+def test_a_rebuilt_event_is_the_event_validation_built():
+    validation = ValidationContext(trusted=True)
+    lines = [x for x in mixed_lines() if x.startswith(b'{"')]
+    rebuilt_some = 0
+    answers = verdicts(validation, lines, 1_740_823_200_000_000)
+    for line, verdict in zip(lines, answers, strict=True):
+        if type(verdict) is not tuple:
+            continue
+        raw = orjson.loads(line)
+        [checked] = check_batch(validation, [orjson.loads(line)], NOW)
+        rebuilt = rebuild(raw, verdict, validation)
+        checked.parts = None  # check_batch fills it; commit computes it for rebuilt events
+        assert rebuilt == checked
+        rebuilt_some += 1
+    assert rebuilt_some > 1400
+
+
+def test_ingest_goes_on_in_process_when_the_helper_dies(tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = [orjson.dumps(e) for e in simple_lifecycles(60)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    validation = ValidationContext()
+    with CheckAhead(validation, path) as helper:
+        assert helper.alive and helper.pid is not None
+        first = lines[:100]
+        helper.submit(first, 0, sum(len(x) + 1 for x in first), NOW)
+        raws, checked, now = helper.result()
+        assert now == NOW and len(checked) == 100 and raws[0] == orjson.loads(lines[0])
+        os.kill(helper.pid, signal.SIGKILL)
+        rest = lines[100:]
+        start = sum(len(x) + 1 for x in first)
+        helper.submit(rest, start, start + sum(len(x) + 1 for x in rest), NOW)
+        raws, checked, _ = helper.result()
+        assert not helper.alive
+        assert [type(c).__name__ for c in checked] == ["Event"] * len(rest)
+        assert checked == check_batch(validation, [orjson.loads(x) for x in rest], NOW)
+
+
+def test_the_helper_leaves_when_the_ingest_does(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in simple_lifecycles(5)) + b"\n")
+    helper = CheckAhead(ValidationContext(), path)
+    proc = helper._proc
+    helper.close()
+    assert proc is not None and proc.returncode == 0
+
+
+def test_code_tables_travel_to_a_helper_as_their_definition():
+    tables = CodeTables.from_mapping({"date": {"year_base": 2010}})
+    copy = pickle.loads(pickle.dumps(tables))
+    assert (copy.name, copy.date_alphabet, copy.year_base, copy.battery_types) == (
+        tables.name,
+        tables.date_alphabet,
+        tables.year_base,
+        tables.battery_types,
+    )
+    assert copy.dates == tables.dates
+
+
+def test_a_remembered_code_still_checks_its_production_date_against_the_event():
+    pack = code(1, made=dt.date(2025, 1, 5))
+    assert parse_battery_code(pack).production_date == dt.date(2025, 1, 5)
+    with pytest.raises(InvalidCode):
+        parse_battery_code(pack, not_after=dt.date(2025, 1, 4))
+    assert parse_battery_code(pack, not_after=dt.date(2025, 1, 5)).code == pack
