@@ -183,3 +183,21 @@ def test_a_remembered_code_still_checks_its_production_date_against_the_event():
     with pytest.raises(InvalidCode):
         parse_battery_code(pack, not_after=dt.date(2025, 1, 4))
     assert parse_battery_code(pack, not_after=dt.date(2025, 1, 5)).code == pack
+
+
+def test_without_a_helper_everything_is_checked_in_process(tmp_path, monkeypatch, caplog):
+    import battrace.services.ingest_ahead as ahead
+
+    def no_process(*_a, **_k):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(ahead.subprocess, "Popen", no_process)
+    path = tmp_path / "events.jsonl"
+    lines = [orjson.dumps(e) for e in simple_lifecycles(3)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with CheckAhead(ValidationContext(), path) as helper:
+        assert not helper.alive
+        helper.submit(lines, 0, path.stat().st_size, NOW)
+        raws, checked, _ = helper.result()
+    assert checked == check_batch(ValidationContext(), raws, NOW)
+    assert "could not start the checking helper" in caplog.text

@@ -151,10 +151,10 @@ def rebuild(raw: dict[str, Any], verdict: Verdict, validation: ValidationContext
 class CheckAhead:
     """A helper process that checks the next batch while this process commits the current one.
 
-    `submit(lines, now)` hands a batch over; `result()` waits for the oldest submitted batch and
-    returns its decoded lines and checked events, as `Ingestor.check` would. Take each result
-    before submitting the next batch: a pipe holds less than a batch, so a helper answering
-    one batch and a caller sending the next would wait on each other. Use as a context manager.
+    `submit(lines, start, end, now)` hands a batch over; `result()` waits for the oldest
+    submitted batch and returns its decoded lines, checked events and receive time, as
+    `Ingestor.check` would. Take each result before submitting the next batch: the helper
+    holds one batch at a time. Use as a context manager.
     """
 
     def __init__(self, validation: ValidationContext, path: Path) -> None:
@@ -162,20 +162,28 @@ class CheckAhead:
         self._pending: list[tuple[list[bytes], dt.datetime]] = []
         # A plain child process on two pipes of its own (not multiprocessing: its "spawn"
         # re-runs the caller's main module, its "fork" copies the caller's threads' locks).
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._out: BinaryIO | None = None
+        self._in: BinaryIO | None = None
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
         try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            self._proc = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(to_child), str(from_child)],
                 pass_fds=(to_child, from_child),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
             )
+        except OSError as exc:  # no helper: everything is checked here
+            log.warning("could not start the checking helper (%s); checking in this process", exc)
+            os.close(from_parent)
+            os.close(to_parent)
+            return
         finally:
             os.close(to_child)
             os.close(from_child)
-        self._out: BinaryIO | None = os.fdopen(from_parent, "wb")
-        self._in: BinaryIO | None = os.fdopen(to_parent, "rb")
+        self._out = os.fdopen(from_parent, "wb")
+        self._in = os.fdopen(to_parent, "rb")
         try:
             _send(self._out, (validation, str(path)))
         except OSError as exc:
