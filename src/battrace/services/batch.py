@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from battrace.domain.decide import Flag
 from battrace.domain.events import Event, Reason, to_us
 from battrace.domain.ingest_rules import FlagContext
@@ -99,6 +101,14 @@ class BadJson:
 
     def __init__(self, message: str) -> None:
         self.message = message
+
+
+def parse_line(line: bytes) -> Any:
+    """Decode one JSONL line; a `BadJson` when it is not JSON."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return BadJson(str(exc))
 
 
 def ident(raw: Any) -> tuple[str | None, str | None]:

@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-import orjson
-
 from battrace.domain.decide import Decision, Flag, decide, fold_code, fold_vehicle, stamp
 from battrace.domain.events import (
     Event,
@@ -45,6 +43,7 @@ from battrace.services.batch import (
     count_event,
     event_leaf,
     ident,
+    parse_line,
     recorded_us_of,
 )
 from battrace.services.common import canonical, registry_from, revive, rfc3339
@@ -157,10 +156,7 @@ class Ingestor:
 
     def parse_line(self, line: bytes) -> Any:
         """Decode one JSONL line; a marker object when it is not JSON."""
-        try:
-            return orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            return BadJson(str(exc))
+        return parse_line(line)
 
     # ------------------------------------------------------------ the batch
     def _registry_for(self, w: Writer) -> Registry:
@@ -548,11 +544,11 @@ def check_batch(
     for ev in checked:
         if isinstance(ev, Event):
             parts_of(ev)  # computed once, and outside the writer lock
-            encode(ev, now_us)
+            _encode(ev, now_us)
     return checked
 
 
-def encode(ev: Event, now_us: int) -> None:
+def _encode(ev: Event, now_us: int) -> None:
     """Canonical bytes and leaf hash of a valid event, before the write transaction: what
     needs no store is done outside the writer lock (multi-process servers queue on it). An
     event that cannot be encoded is left to `Ingestor._one`, which rejects it."""
