@@ -62,8 +62,9 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-#: young objects allocated between two collections while a batch is ingested (CPython: 700)
-GC_YOUNG_THRESHOLD = 10_000
+#: young objects allocated between two collections while a batch is ingested (CPython: 700).
+#: A batch of 5,000 events stays below it: its reference cycles (few) wait for the batch end.
+GC_YOUNG_THRESHOLD = 1_000_000
 
 
 @contextmanager
@@ -73,8 +74,11 @@ def fewer_collections() -> Iterator[None]:
     Ingest allocates a few hundred short-lived objects per event, nearly all freed by
     reference counting; with CPython's default threshold (700) the collector ran every few
     events and re-scanned the batch's live states each time: about a tenth of ingest time
-    (docs/benchmarks.md, "Notes on ingest speed"). Only for the batch: left raised, the rarer
-    but longer collections showed in the p99 of reads (`trace` on PostgreSQL: 3.5 → 5.8 ms).
+    (docs/benchmarks.md, "Notes on ingest speed"); at 10,000 the collections still cost
+    4–6 µs/event (one per 2,000 events, each scanning everything the batch held), so a batch
+    now runs with them practically off and its few cycles are left for after it. Only for
+    the batch: left raised, the rarer but longer collections showed in the p99 of reads
+    (`trace` on PostgreSQL: 3.5 → 5.8 ms).
     A threshold the process set higher already is kept.
     """
     young, middle, old = gc.get_threshold()

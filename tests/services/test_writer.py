@@ -1,0 +1,86 @@
+"""The write transaction's bulk statements, on both backends (PostgreSQL for real).
+
+PostgreSQL upserts go through a temporary staging table and `COPY`, and reads of many keys
+through one array parameter; SQLite uses `executemany` and chunks of placeholders. These tests
+pin what both must do: a batch that upserts twice, a rolled-back batch, more keys than one
+chunk of placeholders.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from battrace.domain.lifecycle import Battery, Vehicle
+from battrace.domain.vocab import State
+from battrace.store.sql import SqlStore
+from battrace.store.writer import CHUNK
+
+
+def _battery(code: str, holder: str, *, seq: int = 1) -> Battery:
+    return Battery(
+        code=code,
+        product_type="P",
+        battery_type="B",
+        chemistry="LFP",
+        manufacturer="001",
+        state=State.IN_STOCK,
+        holder=holder,
+        mass_g=None if seq % 2 else 420_000,
+        since_us=seq,
+        last_us=seq,
+        first_seq=seq,
+        last_seq=seq,
+    )
+
+
+def _event_row(seq: int) -> tuple[object, ...]:
+    return (seq, "R" * 18, f"e{seq}", "produced", f"C{seq}", None, seq, seq, "{}", b"\0" * 32, b"")
+
+
+def test_a_batch_that_upserts_twice_keeps_the_last_state(store: SqlStore) -> None:
+    with store.writer() as w:
+        w.upsert_batteries([_battery("A", "h1"), _battery("B", "h1")])
+        w.upsert_batteries([_battery("A", "h2", seq=2), _battery("C", "h1")])
+        w.upsert_vehicles([Vehicle(vin="V1", model="M", automaker="X", last_us=1)])
+        w.upsert_vehicles([Vehicle(vin="V1", model="M", automaker="Y", last_us=2)])
+    with store.writer() as w:
+        got = w.load_batteries(["A", "B", "C", "missing"])
+        assert {c: (b.holder, b.last_seq, b.mass_g) for c, b in got.items()} == {
+            "A": ("h2", 2, 420_000),
+            "B": ("h1", 1, None),
+            "C": ("h1", 1, None),
+        }
+        assert w.load_vehicles(["V1"])["V1"].automaker == "Y"
+        w.upsert_batteries([_battery("A", "h3", seq=3)])  # a second transaction stages again
+    with store.writer() as w:
+        assert w.load_batteries(["A"])["A"].holder == "h3"
+
+
+def _crash_mid_batch(store: SqlStore) -> None:
+    with store.writer() as w:
+        w.upsert_batteries([_battery("A", "h1")])
+        raise RuntimeError("crash mid-batch")
+
+
+def test_a_rolled_back_batch_leaves_nothing_staged(store: SqlStore) -> None:
+    with pytest.raises(RuntimeError):
+        _crash_mid_batch(store)
+    with store.writer() as w:
+        assert w.load_batteries(["A"]) == {}
+        w.upsert_batteries([_battery("B", "h1")])
+    with store.writer() as w:
+        assert set(w.load_batteries(["A", "B"])) == {"B"}
+
+
+def test_reads_of_more_keys_than_one_chunk(store: SqlStore) -> None:
+    n = CHUNK * 2 + 7
+    with store.writer() as w:
+        w.insert_events([_event_row(s) for s in range(n)])
+        w.upsert_batteries([_battery(f"K{i:05d}", "h") for i in range(n)])
+    with store.writer() as w:
+        keys = [("R" * 18, f"e{s}") for s in range(n)] + [("R" * 18, "nope"), ("X", "e1")]
+        found = w.existing(keys)
+        assert len(found) == n
+        assert found[("R" * 18, "e5")].seq == 5
+        assert len(w.load_batteries([f"K{i:05d}" for i in range(n + 3)])) == n
+        assert w.existing([]) == {} and w.load_batteries([]) == {}
