@@ -103,8 +103,8 @@ def test_a_batch_runs_the_garbage_collector_less_often_and_only_the_batch(world)
         world.ok(world.produce(code(42)))
         assert seen == [ingest_module.GC_YOUNG_THRESHOLD]  # during the batch
         assert gc.get_threshold() == (700, 10, 10)  # and back after it (read latency)
-        gc.set_threshold(50_000, 10, 10)  # a process's own, higher setting stays
+        gc.set_threshold(5_000_000, 10, 10)  # a process's own, higher setting stays
         world.ok(world.produce(code(43)))
-        assert seen[-1] == 50_000 and gc.get_threshold()[0] == 50_000
+        assert seen[-1] == 5_000_000 and gc.get_threshold()[0] == 5_000_000
     finally:
         gc.set_threshold(*saved)
