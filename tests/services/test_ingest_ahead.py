@@ -201,3 +201,34 @@ def test_without_a_helper_everything_is_checked_in_process(tmp_path, monkeypatch
         raws, checked, _ = helper.result()
     assert checked == check_batch(ValidationContext(), raws, NOW)
     assert "could not start the checking helper" in caplog.text
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_a_file_ingest_keeps_the_collector_calm_between_batches(tmp_path, ahead):
+    """Between batches the next one is already decoded (and, ahead, checked): a collection
+    there would scan all of it, once per batch. The whole file runs with the batch threshold,
+    and the process's own is back afterwards."""
+    import gc
+
+    from battrace.services import ingest as ingest_module
+
+    path = tmp_path / "l.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in simple_lifecycles(30)) + b"\n")
+    store = SqlStore.open(f"sqlite:///{tmp_path / 's.db'}", create=True)
+    seen: list[int] = []
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        ingest_file(
+            Ingestor(store, clock=lambda: NOW),
+            path,
+            batch_size=17,
+            ahead=ahead,
+            on_batch=lambda _rs, _read: seen.append(gc.get_threshold()[0]),
+        )
+        assert len(seen) > 3
+        assert set(seen) == {ingest_module.GC_YOUNG_THRESHOLD}
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
+        store.close()

@@ -77,7 +77,7 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
     except EOFError:
         return
     _widen(sink)
-    with open(path, "rb") as fh:
+    with open(path, "rb") as fh, fewer_collections():  # see ingest_file: for the whole run
         while True:
             try:
                 now_us, start, end = _recv(source)
@@ -86,8 +86,7 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
             fh.seek(start)
             # the lines `ingest_file.batches` took: split at b"\n" only, blank ones skipped
             lines = [line for line in fh.read(end - start).split(b"\n") if line.strip()]
-            with fewer_collections():
-                answer = verdicts(validation, lines, now_us)
+            answer = verdicts(validation, lines, now_us)
             try:
                 _send(sink, answer)
             except OSError:  # the ingesting process is gone
