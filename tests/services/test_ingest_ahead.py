@@ -232,3 +232,18 @@ def test_a_file_ingest_keeps_the_collector_calm_between_batches(tmp_path, ahead)
     finally:
         gc.set_threshold(*saved)
         store.close()
+
+
+def test_the_helper_does_not_load_the_store():
+    """The helper only checks: the store's imports (SQLAlchemy and the drivers, ~30 MB) would
+    make it twice as heavy."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, battrace.services.ingest_ahead\n"
+        "print(sorted(m for m in ('sqlalchemy', 'psycopg', 'sqlite3', 'battrace.store.sql') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

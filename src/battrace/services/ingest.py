@@ -10,22 +10,13 @@ is durable, and a retried batch stores nothing twice.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from battrace.domain.decide import Decision, Flag, decide, fold_code, fold_vehicle, stamp
-from battrace.domain.events import (
-    Event,
-    Reason,
-    ValidationContext,
-    from_us,
-    to_us,
-    validate_event,
-)
+from battrace.domain.events import Event, Reason, ValidationContext, from_us, to_us
 from battrace.domain.ingest_rules import FlagContext, IngestRules
 from battrace.domain.lifecycle import Battery, Vehicle, parts_of, vin_of
 from battrace.domain.registry import Registry
@@ -36,23 +27,35 @@ from battrace.ledger.checkpoint import Checkpoint, sign_checkpoint
 from battrace.ledger.keys import NoteSigner
 from battrace.ledger.merkle import Frontier
 from battrace.services.batch import (
-    BadJson,
+    GC_YOUNG_THRESHOLD,
     Batch,
     EventResult,
     NoRules,
+    canonical_event,
+    check_batch,
     count_event,
     event_leaf,
+    fewer_collections,
     ident,
     parse_line,
     recorded_us_of,
 )
-from battrace.services.common import canonical, registry_from, revive, rfc3339
+from battrace.services.common import registry_from, revive, rfc3339
 from battrace.services.corrections import correct
 from battrace.store.rows import StoredEvent
 from battrace.store.sql import SqlStore
 from battrace.store.writer import Head, Writer
 
-__all__ = ["Clock", "EventResult", "Ingestor", "event_leaf", "utc_now"]
+__all__ = [
+    "GC_YOUNG_THRESHOLD",
+    "Clock",
+    "EventResult",
+    "Ingestor",
+    "check_batch",
+    "event_leaf",
+    "fewer_collections",
+    "utc_now",
+]
 
 Clock = Callable[[], dt.datetime]
 
@@ -60,37 +63,6 @@ Clock = Callable[[], dt.datetime]
 def utc_now() -> dt.datetime:
     """The platform's clock (the one place ingest reads the time; tests pass their own)."""
     return dt.datetime.now(dt.UTC)
-
-
-#: young objects allocated between two collections while a batch is ingested (CPython: 700).
-#: A batch of 5,000 events stays below it: its reference cycles (few) wait for the batch end.
-GC_YOUNG_THRESHOLD = 1_000_000
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Let the cyclic garbage collector run less often for the duration of a batch.
-
-    Ingest allocates a few hundred short-lived objects per event, nearly all freed by
-    reference counting; with CPython's default threshold (700) the collector ran every few
-    events and re-scanned the batch's live states each time: about a tenth of ingest time
-    (docs/benchmarks.md, "Notes on ingest speed"); at 10,000 the collections still cost
-    4–6 µs/event (one per 2,000 events, each scanning everything the batch held), so a batch
-    now runs with them practically off and its few cycles are left for after it. Only for
-    the batch: left raised, the rarer but longer collections showed in the p99 of reads
-    (`trace` on PostgreSQL: 3.5 → 5.8 ms).
-    A threshold the process set higher already is kept.
-    """
-    young, middle, old = gc.get_threshold()
-    if not 0 < young < GC_YOUNG_THRESHOLD:
-        yield
-        return
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
-    try:
-        yield
-    finally:
-        if gc.get_threshold()[0] == GC_YOUNG_THRESHOLD:  # unless someone else changed it
-            gc.set_threshold(young, middle, old)
 
 
 class Ingestor:
@@ -250,7 +222,7 @@ class Ingestor:
         """Decide and stage one event. `reported_us`: when the information was first reported
         (a correction's replacement stands in for its target: lateness is judged from it)."""
         try:
-            body = ev.body if ev.body is not None else _canonical(ev)
+            body = ev.body if ev.body is not None else canonical_event(ev)
         except CanonicalizationError as exc:
             return EventResult(
                 index, ev.id, ev.reporter, "rejected", [Reason("(event)", None, str(exc))]
@@ -525,52 +497,6 @@ class Ingestor:
 
     def _revive(self, stored: StoredEvent) -> Event:
         return revive(stored, self.validation)
-
-
-def check_batch(
-    validation: ValidationContext, raws: Sequence[Any], now: dt.datetime
-) -> list[Event | list[Reason]]:
-    """Field validation of a batch received at `now`, with each valid event's parts, canonical
-    bytes and leaf hash: everything that needs no store (`Ingestor.commit` does the rest)."""
-    ctx = ValidationContext(
-        tables=validation.tables,
-        applications=validation.applications,
-        trusted=validation.trusted,
-        received_at=now,
-    )
-    checked = [
-        [Reason("(json)", None, f"not valid JSON: {r.message}")]
-        if isinstance(r, BadJson)
-        else validate_event(r, ctx)
-        for r in raws
-    ]
-    now_us = to_us(now)
-    for ev in checked:
-        if isinstance(ev, Event):
-            parts_of(ev)  # computed once, and outside the writer lock
-            _encode(ev, now_us)
-    return checked
-
-
-def _encode(ev: Event, now_us: int) -> None:
-    """Canonical bytes and leaf hash of a valid event, before the write transaction: what
-    needs no store is done outside the writer lock (multi-process servers queue on it). An
-    event that cannot be encoded is left to `Ingestor._one`, which rejects it."""
-    try:
-        ev.body = body = _canonical(ev)
-    except CanonicalizationError:
-        return
-    recorded_us = recorded_us_of(ev, now_us)
-    ev.leaf = (recorded_us, event_leaf(body, recorded_us, ev.reporter))
-
-
-def _canonical(ev: Event) -> bytes:
-    """The RFC 8785 bytes of a validated event (CanonicalizationError if it has none)."""
-    return canonical(
-        ev.payload,
-        plain=ev.plain_numbers and ev.type is not EventType.CORRECTION,
-        integral_floats=ev.integral_floats,
-    )
 
 
 @lru_cache(maxsize=64)

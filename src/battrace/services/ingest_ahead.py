@@ -1,7 +1,7 @@
 """Field validation one batch ahead, in a helper process (ingest of large files).
 
 A batch's work splits in two. Decoding, field validation, canonical bytes and the Merkle leaf
-hash need no store (`ingest.check_batch`); idempotency, the state machine, flags and rows do,
+hash need no store (`batch.check_batch`); idempotency, the state machine, flags and rows do,
 in order, in one transaction (`Ingestor.commit`). With a second core, a helper process checks
 batch n+1 while this process commits batch n.
 
@@ -36,8 +36,7 @@ from battrace.domain.event_model import iso_moment
 from battrace.domain.events import Event, Reason, ValidationContext, from_us, to_us
 from battrace.domain.vocab import EventType
 from battrace.identity import parse_battery_code
-from battrace.services.batch import parse_line
-from battrace.services.ingest import check_batch, fewer_collections
+from battrace.services.batch import check_batch, fewer_collections, parse_line
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,11 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, union
+from sqlalchemy import Select, and_, bindparam, exists, func, select, union
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -196,12 +197,8 @@ class SqlStore:
     def battery_with_links(self, code: str) -> tuple[Battery | None, list[str], list[str]]:
         """The current state of one code, its components (codes whose parent it is) and its
         inputs (codes whose successor it is), in one query (one round trip for `trace`)."""
-        b = batteries.c
-        q = select(*[b[n] for n in BATTERY_COLUMNS]).where(
-            (b.code == code) | (b.parent == code) | (b.successor == code)
-        )
         with self._connect() as c:
-            rows = c.execute(q).all()
+            rows = c.execute(_battery_with_links_query(), {"code": code}).all()
         at = BATTERY_COLUMNS.index("parent")
         own = next((r for r in rows if r[0] == code), None)
         components = sorted(r[0] for r in rows if r[0] != code and r[at] == code)
@@ -220,17 +217,11 @@ class SqlStore:
     ) -> list[tuple[StoredEvent, int | None]]:
         """Every event touching a code or vehicle in event-time order, with the seq of the
         correction that withdrew it (None while it counts)."""
-        cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
-        if code is not None:
-            direct = select(events.c.seq).where(events.c.code == code)
-            indirect = select(event_codes.c.seq).where(event_codes.c.code == code)
-            seqs = union(direct, indirect).subquery()
-            q = select(*cols, withdrawals.c.correction_seq).join(seqs, seqs.c.seq == events.c.seq)
-        else:
-            q = select(*cols, withdrawals.c.correction_seq).where(events.c.vin == vin)
-        q = q.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
         with self._connect() as c:
-            rows = c.execute(q).all()
+            if code is not None:
+                rows = c.execute(_history_query("code"), {"key": code}).all()
+            else:
+                rows = c.execute(_history_query("vin"), {"key": vin}).all()
         out = [(stored_event(r[:-1]), r[-1]) for r in rows]
         return sorted(out, key=lambda x: (x[0].time_us, x[0].seq))
 
@@ -359,3 +350,33 @@ class SqlStore:
         with self._connect() as c:
             size, frontier = c.execute(select(log_head.c.tree_size, log_head.c.frontier)).one()
         return int(size), bytes(frontier)
+
+
+# Statements of the hottest reads (`trace`, the battery page), built once: building a
+# SQLAlchemy statement costs more Python than running it costs the database. The parameter
+# keeps one statement text, which psycopg also prepares on the server after a few uses.
+
+
+@cache
+def _battery_with_links_query() -> Select[Any]:
+    b = batteries.c
+    key = bindparam("code")
+    return select(*[b[n] for n in BATTERY_COLUMNS]).where(
+        (b.code == key) | (b.parent == key) | (b.successor == key)
+    )
+
+
+@cache
+def _history_query(by: str) -> Select[Any]:
+    """Events touching a code (`by="code"`: as its subject or in `event_codes`) or a vehicle
+    (`by="vin"`), with the seq of the correction that withdrew each (parameter `key`)."""
+    cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
+    key = bindparam("key")
+    if by == "code":
+        direct = select(events.c.seq).where(events.c.code == key)
+        indirect = select(event_codes.c.seq).where(event_codes.c.code == key)
+        seqs = union(direct, indirect).subquery()
+        q = select(*cols, withdrawals.c.correction_seq).join(seqs, seqs.c.seq == events.c.seq)
+    else:
+        q = select(*cols, withdrawals.c.correction_seq).where(events.c.vin == key)
+    return q.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
