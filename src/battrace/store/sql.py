@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, exists, func, select, union
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.sql.elements import BindParameter
 
 from battrace.domain.lifecycle import Battery, Vehicle
 from battrace.errors import SchemaError, StoreError
@@ -360,7 +361,7 @@ class SqlStore:
 @cache
 def _battery_with_links_query() -> Select[Any]:
     b = batteries.c
-    key = bindparam("code")
+    key: BindParameter[str] = bindparam("code")
     return select(*[b[n] for n in BATTERY_COLUMNS]).where(
         (b.code == key) | (b.parent == key) | (b.successor == key)
     )
@@ -371,7 +372,7 @@ def _history_query(by: str) -> Select[Any]:
     """Events touching a code (`by="code"`: as its subject or in `event_codes`) or a vehicle
     (`by="vin"`), with the seq of the correction that withdrew each (parameter `key`)."""
     cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
-    key = bindparam("key")
+    key: BindParameter[str] = bindparam("key")
     if by == "code":
         direct = select(events.c.seq).where(events.c.code == key)
         indirect = select(event_codes.c.seq).where(event_codes.c.code == key)
