@@ -84,3 +84,20 @@ def test_reads_of_more_keys_than_one_chunk(store: SqlStore) -> None:
         assert found[("R" * 18, "e5")].seq == 5
         assert len(w.load_batteries([f"K{i:05d}" for i in range(n + 3)])) == n
         assert w.existing([]) == {} and w.load_batteries([]) == {}
+
+
+def test_upserts_after_a_savepoint_rolled_back_the_first_one(store: SqlStore) -> None:
+    """A refused correction rolls back to its savepoint: whatever the writer made or staged
+    after it (on PostgreSQL, the staging table itself) is gone, and the batch goes on."""
+    with store.writer() as w:
+        w.savepoint()
+        w.upsert_batteries([_battery("A", "h1")])
+        w.rollback_to_savepoint()
+        w.upsert_batteries([_battery("B", "h1")])
+        w.savepoint()
+        w.upsert_batteries([_battery("B", "h2", seq=2)])
+        w.rollback_to_savepoint()
+        w.upsert_batteries([_battery("C", "h1")])
+    with store.writer() as w:
+        got = w.load_batteries(["A", "B", "C"])
+        assert {c: b.holder for c, b in got.items()} == {"B": "h1", "C": "h1"}

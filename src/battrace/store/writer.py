@@ -69,8 +69,6 @@ class Writer:
         self.dialect = dialect
         self.pg = dialect == "postgresql"
         self.cur = dbapi_conn.cursor()
-        self._staged: set[str] = set()  # PostgreSQL staging tables made in this transaction
-        self._filled: set[str] = set()  # … and written to
         self.head = self._lock_head()
 
     # ------------------------------------------------------------ plumbing
@@ -254,19 +252,19 @@ class Writer:
             self._many(f"INSERT INTO {table} ({cols}) VALUES ({marks}) {conflict}", rows)
             return
         stage = f"battrace_stage_{table}"
-        if stage not in self._staged:  # emptied at commit, or now if this batch used it
-            self._exec(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} "
-                f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-            )
-            self._staged.add(stage)
-        elif stage in self._filled:  # a late event flushes the batch more than once
-            self._exec(f"TRUNCATE {stage}")
+        # Made, or found, on every call: a savepoint rolled back (a refused correction) may
+        # have taken a table made after it. Left empty after every call, so whatever a
+        # rollback restores is empty too; emptied at commit so that dead rows never pile up
+        # (PostgreSQL does not vacuum temporary tables).
+        self._exec(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} "
+            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
         with self.cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as cp:
             for row in rows:
                 cp.write_row(row)
-        self._filled.add(stage)
         self._exec(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} {conflict}")
+        self._exec(f"DELETE FROM {stage}")
 
     def add_stats(self, deltas: dict[tuple[int, str], list[int]]) -> None:
         """Add per-day event counts and retirements to `event_stats`."""
