@@ -36,6 +36,7 @@ from battrace.ledger.keys import init_key_dir
 from battrace.services.ingest_ahead import worth_a_helper
 from battrace.services.ingest_file import ingest_file
 from battrace.services.trace import trace
+from battrace.store.rows import EVENT_PG_TYPES
 from battrace.store.schema import events
 
 PACKS = {"small": 20_000, "medium": 200_000, "large": 2_000_000}
@@ -118,25 +119,12 @@ def raw_rate(url: str, path: Path) -> float:
                 count += len(rows)
         else:
             cur = conn.cursor()
-            types = [
-                "int8",
-                "text",
-                "text",
-                "text",
-                "text",
-                "text",
-                "int8",
-                "int8",
-                "text",
-                "bytea",
-                "bytea",
-            ]
             for rows in raw_batches(path):
                 t0 = time.perf_counter()
                 with cur.copy(
                     f"COPY raw_events ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
                 ) as cp:
-                    cp.set_types(types)
+                    cp.set_types(EVENT_PG_TYPES)
                     for r in rows:
                         cp.write_row(r)
                 conn.commit()

@@ -155,16 +155,17 @@ GC_YOUNG_THRESHOLD = 1_000_000
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    """Let the cyclic garbage collector run less often for the duration of a batch.
+    """Let the cyclic garbage collector run less often for the duration of a batch (or of a
+    whole file ingest, which is a process of its own: `ingest_file` and its helper).
 
     Ingest allocates a few hundred short-lived objects per event, nearly all freed by
     reference counting; with CPython's default threshold (700) the collector ran every few
     events and re-scanned the batch's live states each time: about a tenth of ingest time
     (docs/benchmarks.md, "Notes on ingest speed"); at 10,000 the collections still cost
     4–6 µs/event (one per 2,000 events, each scanning everything the batch held), so a batch
-    now runs with them practically off and its few cycles are left for after it. Only for
-    the batch: left raised, the rarer but longer collections showed in the p99 of reads
-    (`trace` on PostgreSQL: 3.5 → 5.8 ms).
+    now runs with them practically off and its few cycles are left for after it. Not for a
+    serving process's lifetime: left raised, the rarer but longer collections showed in the
+    p99 of reads (`trace` on PostgreSQL: 3.5 → 5.8 ms).
     A threshold the process set higher already is kept.
     """
     young, middle, old = gc.get_threshold()

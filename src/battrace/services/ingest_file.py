@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from battrace.services.ingest import EventResult, Ingestor, fewer_collections
+from battrace.services.batch import fewer_collections
+from battrace.services.ingest import EventResult, Ingestor
 from battrace.services.ingest_ahead import CheckAhead, worth_a_helper
 
 DEFAULT_BATCH = 5000

@@ -58,6 +58,21 @@ EVENT_COLUMNS = (
     "leaf_hash",
     "nodes",
 )
+#: PostgreSQL types of EVENT_COLUMNS, for binary `COPY` of log rows (the server's own
+#: encoding: no text escaping of the hashes and payload on either side)
+EVENT_PG_TYPES = (
+    "int8",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "int8",
+    "int8",
+    "text",
+    "bytea",
+    "bytea",
+)
 
 
 def battery_row(b: Battery) -> tuple[Any, ...]:

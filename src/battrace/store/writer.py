@@ -19,6 +19,7 @@ from battrace.domain.registry import Registry
 from battrace.store.rows import (
     BATTERY_COLUMNS,
     EVENT_COLUMNS,
+    EVENT_PG_TYPES,
     STORED_EVENT_COLUMNS,
     VEHICLE_COLUMNS,
     StoredEvent,
@@ -30,21 +31,6 @@ from battrace.store.rows import (
 )
 
 CHUNK = 500
-#: PostgreSQL types of EVENT_COLUMNS, for binary COPY (the server's own encoding: no text
-#: escaping of the hashes and payload on either side)
-_EVENT_TYPES = (
-    "int8",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "int8",
-    "int8",
-    "text",
-    "bytea",
-    "bytea",
-)
 
 
 @dataclass(slots=True)
@@ -210,7 +196,7 @@ class Writer:
         if self.pg:
             sql = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
             with self.cur.copy(sql) as cp:
-                cp.set_types(_EVENT_TYPES)
+                cp.set_types(EVENT_PG_TYPES)
                 for row in rows:
                     cp.write_row(row)
         else:
