@@ -148,11 +148,15 @@ class SqlStore:
         try:
             w = Writer(raw.driver_connection, self.dialect)
             try:
-                yield w
-            except BaseException:
-                w.rollback()
-                raise
-            w.commit()
+                try:
+                    yield w
+                    w.sync()  # a write that failed behind the caller fails the batch
+                except BaseException:
+                    w.rollback()
+                    raise
+                w.commit()
+            finally:
+                w.close()
         except SQLAlchemyError as exc:  # pragma: no cover - translated for the drivers
             raise StoreError(str(exc)) from exc
         finally:
