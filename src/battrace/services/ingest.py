@@ -59,11 +59,6 @@ __all__ = [
 
 Clock = Callable[[], dt.datetime]
 
-#: a batch of at least this many events writes behind its decisions (`Writer.write_behind`)
-WRITE_BEHIND_MIN = 1000
-#: with writes behind, the staged rows go to the writer every this many accepted events
-FLUSH_EVERY = 1000
-
 
 def utc_now() -> dt.datetime:
     """The platform's clock (the one place ingest reads the time; tests pass their own)."""
@@ -165,8 +160,6 @@ class Ingestor:
         batch.flag_context = FlagContext(
             {}, {}, None, None, registry, from_us(now_us), lambda c: self._lookup(w, batch, c)
         )
-        if len(valid) >= WRITE_BEHIND_MIN:
-            w.write_behind()
         existing = w.existing(ev.key for _, ev in valid)
         codes = {c for _, ev in valid for c, _ in parts_of(ev)}
         vins = {v for _, ev in valid if (v := vin_of(ev))}
@@ -264,8 +257,6 @@ class Ingestor:
         if flags:
             self._stage_flags(batch, ev.key, ev.payload, flags, seq, now_us)
         batch.seen[ev.key] = (body, seq, lh)
-        if len(batch.events) >= FLUSH_EVERY:
-            self._flush(w, batch)  # written behind while the next events are decided
         return EventResult(
             index,
             ev.id,
@@ -479,13 +470,9 @@ class Ingestor:
             )
 
     def _flush(self, w: Writer, batch: Batch) -> None:
-        """Write what is staged (still inside the transaction; maybe behind the caller, so
-        the staged lists are handed over, not emptied)."""
-        events, batch.events = batch.events, []
-        codes, batch.codes = batch.codes, []
-        findings, batch.findings = batch.findings, []
-        w.insert_events(events)
-        w.insert_event_codes(codes)
+        """Write what is staged (still inside the transaction)."""
+        w.insert_events(batch.events)
+        w.insert_event_codes(batch.codes)
         w.upsert_batteries(b for c in batch.dirty_codes if (b := batch.batteries.get(c)))
         for code in batch.dirty_codes:
             if batch.batteries.get(code) is None:
@@ -494,9 +481,12 @@ class Ingestor:
         for vin in batch.dirty_vins:
             if batch.vehicles.get(vin) is None:
                 w.delete_vehicle(vin)
-        w.insert_findings(findings)
+        w.insert_findings(batch.findings)
         w.add_stats(batch.stats)
         batch.stats.clear()
+        batch.events.clear()
+        batch.codes.clear()
+        batch.findings.clear()
         batch.dirty_codes.clear()
         batch.dirty_vins.clear()
 

@@ -148,15 +148,11 @@ class SqlStore:
         try:
             w = Writer(raw.driver_connection, self.dialect)
             try:
-                try:
-                    yield w
-                    w.sync()  # a write that failed behind the caller fails the batch
-                except BaseException:
-                    w.rollback()
-                    raise
-                w.commit()
-            finally:
-                w.close()
+                yield w
+            except BaseException:
+                w.rollback()
+                raise
+            w.commit()
         except SQLAlchemyError as exc:  # pragma: no cover - translated for the drivers
             raise StoreError(str(exc)) from exc
         finally:

@@ -6,22 +6,11 @@ here is plain and portable. Writers are serialised by a lock on the log head (SQ
 `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE`), which also makes the Merkle leaf
 sequence gap-free: the database enforces the rest (`UNIQUE(event_id, reporter)`,
 `PRIMARY KEY(seq)`).
-
-On PostgreSQL a large batch lets its appends and projection writes run *behind* the caller
-(`Writer.write_behind`): in a thread of their own, in the same transaction and in the order
-they were asked for, while the caller decides the next events. psycopg releases the
-interpreter lock while it waits for the server, so the server's work and the Python of ingest
-overlap. Every other use of the
-connection — a read, a savepoint, the head, the commit — first waits for what runs behind,
-so the caller always sees its own writes, and a write that failed there fails the batch.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,19 +31,6 @@ from battrace.store.rows import (
 )
 
 CHUNK = 500
-#: the interpreter's switch interval while writes run behind (CPython's default is 5 ms): a
-#: statement that finished in the engine waits this long at most for the lock back
-BEHIND_SWITCH_INTERVAL = 0.0005
-
-_behind = threading.local()
-
-
-def _run_behind(fn: Callable[..., None], *args: Any) -> None:
-    _behind.active = True
-    try:
-        fn(*args)
-    finally:
-        _behind.active = False
 
 
 @dataclass(slots=True)
@@ -79,63 +55,17 @@ class Writer:
         self.dialect = dialect
         self.pg = dialect == "postgresql"
         self.cur = dbapi_conn.cursor()
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: list[Future[None]] = []
-        self._switch_interval: float | None = None
         self.head = self._lock_head()
-
-    # ------------------------------------------------------------ writing behind
-    def write_behind(self) -> None:
-        """From now on run appends and projection writes behind the caller (module doc).
-
-        PostgreSQL only. SQLite's work is CPU in this process: behind a busy caller it only
-        competed for the cores (and with the helper that checks ahead, for the same two), and
-        `executemany` takes the interpreter lock back after every row (measured: no gain;
-        docs/benchmarks.md)."""
-        if self._pool is None and self.pg:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="battrace-writer")
-            # Each statement that returns from the engine needs the interpreter lock back
-            # while the caller runs Python; by default it would wait up to 5 ms for it.
-            self._switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self._switch_interval, BEHIND_SWITCH_INTERVAL))
-
-    def _later(self, fn: Callable[..., None], *args: Any) -> None:
-        """Run a write now, or queue it behind the caller."""
-        if self._pool is None:
-            fn(*args)
-        else:
-            self._pending.append(self._pool.submit(_run_behind, fn, *args))
-
-    def sync(self) -> None:
-        """Wait for the writes running behind; raise the first that failed."""
-        if not self._pending or getattr(_behind, "active", False):
-            return
-        pending, self._pending = self._pending, []
-        wait(pending)
-        for f in pending:
-            f.result()
-
-    def close(self) -> None:
-        """Stop the thread writes ran behind in (after commit or rollback)."""
-        if self._pool is not None:
-            wait(self._pending)
-            self._pending = []
-            self._pool.shutdown(wait=True)
-            self._pool = None
-            if self._switch_interval is not None:
-                sys.setswitchinterval(self._switch_interval)
 
     # ------------------------------------------------------------ plumbing
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.pg else sql
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        self.sync()
         self.cur.execute(self._sql(sql), params)
         return self.cur
 
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.sync()
         if rows:
             self.cur.executemany(self._sql(sql), rows)
 
@@ -153,13 +83,10 @@ class Writer:
 
     def commit(self) -> None:
         """Make the batch durable (the acknowledgement point)."""
-        self.sync()
         self.conn.commit() if self.pg else self.cur.execute("COMMIT")
 
     def rollback(self) -> None:
-        """Abandon the batch (once nothing runs behind any more; its failures are moot)."""
-        wait(self._pending)
-        self._pending = []
+        """Abandon the batch."""
         if self.pg:
             self.conn.rollback()
         else:
@@ -264,10 +191,8 @@ class Writer:
     # ------------------------------------------------------------ writes
     def insert_events(self, rows: Sequence[Sequence[Any]]) -> None:
         """Append log rows (EVENT_COLUMNS order)."""
-        if rows:
-            self._later(self._insert_events, rows)
-
-    def _insert_events(self, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
         if self.pg:
             sql = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
             with self.cur.copy(sql) as cp:
@@ -280,10 +205,8 @@ class Writer:
 
     def insert_event_codes(self, rows: Sequence[tuple[str, int]]) -> None:
         """Index secondary codes of events: (code, seq)."""
-        if rows:
-            self._later(self._insert_event_codes, rows)
-
-    def _insert_event_codes(self, rows: Sequence[tuple[str, int]]) -> None:
+        if not rows:
+            return
         if self.pg:
             with self.cur.copy("COPY event_codes (code, seq) FROM STDIN") as cp:
                 for row in rows:
@@ -293,15 +216,11 @@ class Writer:
 
     def upsert_batteries(self, states: Iterable[Battery]) -> None:
         """Write the final state of each code touched by the batch."""
-        rows = [battery_row(b) for b in states]
-        if rows:
-            self._later(self._upsert, "batteries", BATTERY_COLUMNS, rows)
+        self._upsert("batteries", BATTERY_COLUMNS, [battery_row(b) for b in states])
 
     def upsert_vehicles(self, states: Iterable[Vehicle]) -> None:
         """Write the final state of each vehicle touched by the batch."""
-        rows = [vehicle_row(v) for v in states]
-        if rows:
-            self._later(self._upsert, "vehicles", VEHICLE_COLUMNS, rows)
+        self._upsert("vehicles", VEHICLE_COLUMNS, [vehicle_row(v) for v in states])
 
     def _upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert or replace rows by their first column (the table's primary key).
@@ -309,6 +228,8 @@ class Writer:
         PostgreSQL: `COPY` into a temporary table emptied at commit, then one
         `INSERT … SELECT … ON CONFLICT` (psycopg's `executemany` sends a statement per row,
         about 4× slower here); SQLite: `executemany` (in process, no round trips)."""
+        if not rows:
+            return
         cols = ", ".join(columns)
         sets = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
         conflict = f"ON CONFLICT ({columns[0]}) DO UPDATE SET {sets}"
@@ -334,23 +255,20 @@ class Writer:
     def add_stats(self, deltas: dict[tuple[int, str], list[int]]) -> None:
         """Add per-day event counts and retirements to `event_stats`."""
         rows = [(d, t, n, r) for (d, t), (n, r) in deltas.items() if n or r]
-        if rows:
-            self._later(
-                self._many,
-                "INSERT INTO event_stats (day, type, events, retirements) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (day, type) DO UPDATE SET "
-                "events = event_stats.events + excluded.events, "
-                "retirements = event_stats.retirements + excluded.retirements",
-                rows,
-            )
+        self._many(
+            "INSERT INTO event_stats (day, type, events, retirements) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (day, type) DO UPDATE SET events = event_stats.events + excluded.events,"
+            " retirements = event_stats.retirements + excluded.retirements",
+            rows,
+        )
 
     def delete_battery(self, code: str) -> None:
         """Drop a code's projection (a correction withdrew its registration)."""
-        self._later(self._exec, "DELETE FROM batteries WHERE code = ?", (code,))
+        self._exec("DELETE FROM batteries WHERE code = ?", (code,))
 
     def delete_vehicle(self, vin: str) -> None:
         """Drop a vehicle's projection (a correction withdrew every event about it)."""
-        self._later(self._exec, "DELETE FROM vehicles WHERE vin = ?", (vin,))
+        self._exec("DELETE FROM vehicles WHERE vin = ?", (vin,))
 
     def insert_withdrawals(self, rows: Sequence[tuple[int, int]]) -> None:
         """Record corrections: (target_seq, correction_seq)."""
@@ -411,8 +329,7 @@ class Writer:
         cols = list(rows[0])
         marks = ",".join("?" * len(cols))
         # the same open finding again (a rejected event sent twice) is not a second finding
-        self._later(
-            self._many,
+        self._many(
             f"INSERT INTO findings ({', '.join(cols)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
             [tuple(r[c] for c in cols) for r in rows],
         )
