@@ -22,5 +22,6 @@ def test_every_benchmark_runs_at_small_scale_and_prints_its_figures(tmp_path):
     for suite in ("identity", "ingest SQLite", "log", "audit", "web", "api_load"):
         assert f"| {suite}" in run.stdout, suite
     assert "FAILED" not in run.stdout
+    assert "| ingest SQLite | CPU per event / CPU per raw row |" in run.stdout
     text = doc.read_text(encoding="utf-8")
     assert "<!-- bench:small -->" in text and "Machine:" in text

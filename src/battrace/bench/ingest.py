@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,70 @@ def pg_schema(url: str = PG_URL) -> Iterator[str | None]:
             c.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+def server_cpu() -> float | None:
+    """CPU seconds the PostgreSQL server processes on this machine have used so far (None when
+    there are none to read: another machine, or no `/proc`). All its sessions count, so the
+    figure is only clean on a server nothing else uses at the time."""
+    total, found = 0.0, False
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1 : stat.rfind(")")]
+        if name.startswith(("postgres", "postmaster")):
+            fields = stat[stat.rfind(")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            found = True
+    return total if found else None
+
+
+def _local_server(url: sa.URL) -> bool:
+    """True for a PostgreSQL server on this machine (whose processes `server_cpu` reads)."""
+    return url.get_backend_name() == "postgresql" and url.host in (
+        None,
+        "localhost",
+        "127.0.0.1",
+        "::1",
+    )
+
+
+class CpuClock:
+    """CPU seconds of this process, its waited-for children (the helper) and, on a local
+    PostgreSQL server, the server's processes: everything an insert or an event cost.
+    Reading the server's scans `/proc`, which costs this process CPU too: `start` reads the
+    server before this process and `stop` after it, so neither scan is counted."""
+
+    def __init__(self, server: bool) -> None:
+        self.server = server
+        self.seconds = 0.0
+        self._own = 0.0
+        self._srv: float | None = None
+
+    @staticmethod
+    def _own_cpu() -> float:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + kids.ru_utime + kids.ru_stime
+
+    def start(self) -> None:
+        """Begin an interval."""
+        self._srv = server_cpu() if self.server else None
+        self._own = self._own_cpu()
+
+    def stop(self) -> None:
+        """End the interval and add what it used to `seconds`."""
+        self.seconds += self._own_cpu() - self._own
+        srv = server_cpu() if self._srv is not None else None
+        if srv is not None and self._srv is not None:
+            self.seconds += srv - self._srv
+
+
 def raw_batches(path: Path) -> Iterator[list[tuple[Any, ...]]]:
     """Rows of the events table's width built from the file, a batch at a time (not timed)."""
     rows: list[tuple[Any, ...]] = []
@@ -92,8 +157,9 @@ def raw_batches(path: Path) -> Iterator[list[tuple[Any, ...]]]:
         yield rows
 
 
-def raw_rate(url: str, path: Path) -> float:
-    """Rows/s of plain batched inserts (SQLite) or binary COPY (PostgreSQL), same keys."""
+def raw_rate(url: str, path: Path) -> tuple[float, float]:
+    """Rows/s of plain batched inserts (SQLite) or binary COPY (PostgreSQL), same keys, and
+    the CPU seconds per row they cost (`CpuClock`)."""
     md = sa.MetaData()
     raw = events.to_metadata(md, name="raw_events")
     for ix in list(raw.indexes):  # index names must not clash with the real table's
@@ -104,6 +170,7 @@ def raw_rate(url: str, path: Path) -> float:
     dbapi = engine.raw_connection()
     conn: Any = dbapi.driver_connection
     elapsed, count = 0.0, 0
+    clock = CpuClock(server=_local_server(engine.url))
     try:
         if engine.dialect.name == "sqlite":
             conn.isolation_level = None
@@ -111,15 +178,18 @@ def raw_rate(url: str, path: Path) -> float:
             conn.execute("PRAGMA synchronous=FULL")
             marks = ",".join("?" * len(cols))
             for rows in raw_batches(path):
+                clock.start()
                 t0 = time.perf_counter()
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(f"INSERT INTO raw_events VALUES ({marks})", rows)
                 conn.execute("COMMIT")
                 elapsed += time.perf_counter() - t0
+                clock.stop()
                 count += len(rows)
         else:
             cur = conn.cursor()
             for rows in raw_batches(path):
+                clock.start()
                 t0 = time.perf_counter()
                 with cur.copy(
                     f"COPY raw_events ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
@@ -129,11 +199,12 @@ def raw_rate(url: str, path: Path) -> float:
                         cp.write_row(r)
                 conn.commit()
                 elapsed += time.perf_counter() - t0
+                clock.stop()
                 count += len(rows)
     finally:
         dbapi.close()
         engine.dispose()
-    return count / elapsed
+    return count / elapsed, clock.seconds / count
 
 
 class _TimedRules:
@@ -159,21 +230,26 @@ class _TimedRules:
             self.seconds += time.perf_counter() - t0
 
 
-def ingest_rate(url: str, path: Path, keys: Path) -> tuple[float, int, float]:
+def ingest_rate(url: str, path: Path, keys: Path) -> tuple[float, int, float, float]:
     """Events/s of `battrace ingest` in process (trusted back-fill keeps the record times),
-    the events accepted, and the share of the time spent in the ingest-time flag rules."""
+    the events accepted, the share of the time spent in the ingest-time flag rules, and the
+    CPU seconds per event (`CpuClock`: this process, the helper, a local server)."""
     settings = Settings(database_url=url, key_dir=keys)
     store = bootstrap.open_store(settings, create=True)
     ingestor = bootstrap.make_ingestor(settings, store, trusted=True)
     timed = _TimedRules(ingestor.rules)
     ingestor.rules = timed  # type: ignore[assignment]
+    clock = CpuClock(server=_local_server(store.engine.url))
+    clock.start()
     t0 = time.perf_counter()
     tally = ingest_file(ingestor, path, batch_size=BATCH, ahead=None)
     elapsed = time.perf_counter() - t0
+    clock.stop()  # the helper was waited for: its CPU is in
     store.close()
     if tally.rejected:
         raise RuntimeError(f"benchmark data was rejected ({tally.rejected} events)")
-    return tally.accepted / elapsed, tally.accepted, timed.seconds / (elapsed - timed.seconds)
+    rules_share = timed.seconds / (elapsed - timed.seconds)
+    return tally.accepted / elapsed, tally.accepted, rules_share, clock.seconds / tally.accepted
 
 
 def settle(url: str) -> float:
@@ -245,8 +321,8 @@ def run(scale: str = "small") -> list[Figure]:
             if pg is not None and pg_raw is not None:
                 backends.append(("PostgreSQL", pg, pg_raw))
             for name, url, raw_url in backends:
-                raw = raw_rate(raw_url, path)
-                rate, accepted, rules_share = ingest_rate(url, path, keys)
+                raw, raw_cpu = raw_rate(raw_url, path)
+                rate, accepted, rules_share, cpu = ingest_rate(url, path, keys)
                 ratio = rate / raw
                 figures += [
                     Figure(
@@ -266,6 +342,19 @@ def run(scale: str = "small") -> list[Figure]:
                     ),
                     Figure(
                         f"ingest {name}", "ingest / raw", ratio * 100, "%", ">= 30 %", ratio >= 0.30
+                    ),
+                    Figure(
+                        f"ingest {name}",
+                        "CPU per event / CPU per raw row",
+                        cpu / raw_cpu,
+                        "×",
+                        note=f"{cpu * 1e6:.1f} µs against {raw_cpu * 1e6:.1f} µs, CPU of "
+                        + ", ".join(
+                            ["this process"]
+                            + (["the helper"] if helped else [])
+                            + (["the server"] if name == "PostgreSQL" else [])
+                        )
+                        + f"; {os.cpu_count() or 1} cores",
                     ),
                 ]
                 figures.append(
