@@ -362,7 +362,7 @@ class IngestRules:
     def late_report(self, ev: Event, ctx: FlagContext) -> list[Flag]:
         """Recorded later than the node's limit in working days."""
         roles = ctx.registry.roles_of(ev.reporter)
-        limit = self.policy.reporting_limit(ev.type.value, roles, ev)
+        limit = self.policy.reporting_limit(ev.type._value_, roles, ev)
         if limit is None:
             return []
         recorded_day = self._recorded_day(ctx.recorded_at)

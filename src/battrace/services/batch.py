@@ -134,7 +134,7 @@ CST_OFFSET_US = 8 * 3_600_000_000
 def count_event(stats: dict[tuple[int, str], list[int]], ev: Event, sign: int = 1) -> None:
     """Add (or, with sign -1, take back) one event's share of the daily statistics."""
     day = (ev.time_us + CST_OFFSET_US) // US_PER_DAY
-    t = ev.type.value
+    t = ev.type._value_  # the value (`.value` is a property, 5× slower)
     if t == "replaced":
         retired = 1
     elif t == "removed":

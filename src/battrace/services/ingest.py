@@ -400,7 +400,7 @@ class Ingestor:
                 seq,
                 ev.reporter,
                 ev.id,
-                ev.type.value,
+                ev.type._value_,  # `.value` is a slow property; `_value_` is the same str
                 primary,
                 vin_of(ev),
                 ev.time_us,

@@ -34,6 +34,7 @@ import orjson
 
 from battrace.domain.event_model import iso_moment
 from battrace.domain.events import Event, Reason, ValidationContext, from_us, to_us
+from battrace.domain.lifecycle import Part
 from battrace.domain.vocab import EventType
 from battrace.identity import parse_battery_code
 from battrace.services.batch import check_batch, fewer_collections, parse_line
@@ -41,12 +42,22 @@ from battrace.services.batch import check_batch, fewer_collections, parse_line
 log = logging.getLogger(__name__)
 
 #: a valid event, as the helper reports it: time (epoch µs), canonical bytes (None: cannot be
-#: encoded), (record time µs, leaf hash), the codes it named, plain_numbers, integral_floats
-Verdict = tuple[int, bytes | None, tuple[int, bytes] | None, tuple[str, ...], bool, bool]
+#: encoded), (record time µs, leaf hash), the codes it named, plain_numbers, integral_floats,
+#: and the codes it touches with the part each plays (`lifecycle.parts_of`, as values)
+Verdict = tuple[
+    int,
+    bytes | None,
+    tuple[int, bytes] | None,
+    tuple[str, ...],
+    bool,
+    bool,
+    tuple[tuple[str, str], ...],
+]
 #: a refused line: (field, rule, message) per problem
 Refusal = list[tuple[str, str | None, str]]
 
 _TYPES = {t.value: t for t in EventType}
+_PARTS = {p.value: p for p in Part}
 
 
 def _send(fh: BinaryIO, obj: Any) -> None:
@@ -101,7 +112,10 @@ def verdicts(
     for c in check_batch(validation, raws, from_us(now_us)):
         if isinstance(c, Event):
             codes = tuple(c.codes)
-            answer.append((c.time_us, c.body, c.leaf, codes, c.plain_numbers, c.integral_floats))
+            parts = tuple((code, part.value) for code, part in c.parts)
+            answer.append(
+                (c.time_us, c.body, c.leaf, codes, c.plain_numbers, c.integral_floats, parts)
+            )
         else:
             answer.append([(r.field, r.rule, r.message) for r in c])
     return answer
@@ -117,7 +131,7 @@ def _widen(fh: BinaryIO) -> None:
 
 def rebuild(raw: dict[str, Any], verdict: Verdict, validation: ValidationContext) -> Event:
     """The `Event` that validation built from `raw`, from the helper's verdict (no checks)."""
-    time_us, body, leaf, codes, plain, integral = verdict
+    time_us, body, leaf, codes, plain, integral, parts = verdict
     get = raw.get
     ev = Event(
         raw["id"],
@@ -137,6 +151,7 @@ def rebuild(raw: dict[str, Any], verdict: Verdict, validation: ValidationContext
     ev.integral_floats = integral
     ev.body = body
     ev.leaf = leaf
+    ev.parts = [(code, _PARTS[part]) for code, part in parts]
     return ev
 
 

@@ -83,7 +83,7 @@ def battery_row(b: Battery) -> tuple[Any, ...]:
         b.battery_type,
         b.chemistry,
         b.manufacturer,
-        b.state.value,
+        b.state._value_,
         b.holder,
         b.to,
         b.retired,
