@@ -51,10 +51,8 @@ def end_of_day_us(day: dt.date, tz: dt.tzinfo = CST) -> int:
 
 
 @lru_cache(maxsize=4096)
-@lru_cache(maxsize=1024)
 def rfc3339(us: int) -> str:
-    """Epoch microseconds as RFC 3339 UTC with microseconds (remembered: the events of a
-    batch share their record time, and each is formatted for its leaf and its result)."""
+    """Epoch microseconds as RFC 3339 UTC with microseconds (cached: a batch shares one)."""
     return from_us(us).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
