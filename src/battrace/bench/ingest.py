@@ -68,7 +68,8 @@ def pg_schema(url: str = PG_URL) -> Iterator[str | None]:
 def server_cpu() -> float | None:
     """CPU seconds the PostgreSQL server processes on this machine have used so far (None when
     there are none to read: another machine, or no `/proc`). All its sessions count, so the
-    figure is only clean on a server nothing else uses at the time."""
+    figure is only clean on a server nothing else uses at the time; the kernel counts in
+    ticks (10 ms), so only sums over many batches mean something."""
     total, found = 0.0, False
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     try:
