@@ -44,7 +44,7 @@ from battrace.services.common import registry_from, revive, rfc3339
 from battrace.services.corrections import correct
 from battrace.store.rows import StoredEvent
 from battrace.store.sql import SqlStore
-from battrace.store.writer import Head, Writer
+from battrace.store.writer import Head, Writer, is_key_conflict
 
 __all__ = [
     "GC_YOUNG_THRESHOLD",
@@ -58,6 +58,17 @@ __all__ = [
 ]
 
 Clock = Callable[[], dt.datetime]
+
+#: A batch of at least this many events is decided without first asking the store which of
+#: its idempotency keys it holds (one index probe per event). A stored key still cannot pass:
+#: an event decided as accepted again meets the database's unique key when it is written, and
+#: the keys of the events decided as rejected are looked up after the loop (few, normally);
+#: either way the batch is rolled back and decided again with the keys looked up first.
+OPTIMISTIC_MIN = 500
+
+
+class _StoredKey(Exception):
+    """A batch decided without the idempotency lookup holds a key the store already has."""
 
 
 def utc_now() -> dt.datetime:
@@ -113,21 +124,34 @@ class Ingestor:
         first_index: int = 0,
     ) -> list[EventResult]:
         """Decide and store a validated batch in one transaction."""
-        results: list[EventResult | None] = [None] * len(raws)
+        refusals: list[EventResult | None] = [None] * len(raws)
         refused: list[tuple[tuple[str, str], Any, list[Flag]]] = []
         for i, (raw, c) in enumerate(zip(raws, checked, strict=True)):
             if isinstance(c, list):
                 rid, rep = ident(raw)
                 flags = self.rules.rejected(raw)
-                results[i] = EventResult(
+                refusals[i] = EventResult(
                     first_index + i, rid, rep, "rejected", c, flags=[f.rule for f in flags]
                 )
                 if flags:
                     refused.append(((rep or "?", rid or "?"), raw, flags))
         valid = [(i, c) for i, c in enumerate(checked) if isinstance(c, Event)]
+        now_us = to_us(now)
+        if len(valid) >= OPTIMISTIC_MIN:
+            results = list(refusals)
+            try:
+                with self.store.writer() as w:
+                    registry = self._registry_for(w)
+                    self._run(w, registry, valid, results, first_index, now_us, refused, None)
+                return [r for r in results if r is not None]
+            except Exception as exc:  # rolled back: decide it again, keys looked up first
+                if not (isinstance(exc, _StoredKey) or is_key_conflict(exc)):
+                    raise
+        results = list(refusals)
         with self.store.writer() as w:
             registry = self._registry_for(w)
-            self._run(w, registry, valid, results, first_index, to_us(now), refused)
+            existing = w.existing(ev.key for _, ev in valid)
+            self._run(w, registry, valid, results, first_index, now_us, refused, existing)
         return [r for r in results if r is not None]
 
     def parse_line(self, line: bytes) -> Any:
@@ -153,14 +177,19 @@ class Ingestor:
         first_index: int,
         now_us: int,
         refused: list[tuple[tuple[str, str], Any, list[Flag]]],
+        existing: dict[tuple[str, str], StoredEvent] | None,
     ) -> None:
+        """Decide and write a batch; `existing`: its events already stored, by key (None:
+        not looked up — see OPTIMISTIC_MIN)."""
         batch = Batch()
         for key, raw, flags in refused:
             self._stage_flags(batch, key, raw, flags, None, now_us)
         batch.flag_context = FlagContext(
             {}, {}, None, None, registry, from_us(now_us), lambda c: self._lookup(w, batch, c)
         )
-        existing = w.existing(ev.key for _, ev in valid)
+        optimistic = existing is None
+        if existing is None:
+            existing = {}
         codes = {c for _, ev in valid for c, _ in parts_of(ev)}
         vins = {v for _, ev in valid if (v := vin_of(ev))}
         loaded = w.load_batteries(codes)
@@ -177,7 +206,9 @@ class Ingestor:
         try:
             for i, ev in valid:
                 results[i] = self._one(w, registry, batch, ev, existing, first_index + i, now_us)
-            self._flush(w, batch)
+            if optimistic and self._rejected_keys_stored(w, valid, results):
+                raise _StoredKey
+            self._flush(w, batch)  # an accepted event with a stored key fails here
             if self._reg_changed:
                 w.write_registry(registry)
             # read only now: a correction rolled back within the batch puts back the
@@ -197,6 +228,24 @@ class Ingestor:
         finally:
             del batch.flag_context  # its lookup closes over the batch: no cycle left for the GC
         self._registry_version = head.registry_version
+
+    @staticmethod
+    def _rejected_keys_stored(
+        w: Writer, valid: list[tuple[int, Event]], results: list[EventResult | None]
+    ) -> bool:
+        """True when an event of the batch was rejected but its key is stored already (it
+        should have been a duplicate, or a conflict). Keys this batch accepted are left out:
+        rows written mid-batch (before a late event or a correction) are the batch's own."""
+        accepted = set()
+        rejected = []
+        for i, ev in valid:
+            r = results[i]
+            if r is not None and r.status == "accepted":
+                accepted.add(ev.key)
+            elif r is not None and r.status == "rejected":
+                rejected.append(ev.key)
+        keys = [k for k in rejected if k not in accepted]
+        return bool(keys) and bool(w.existing(keys))
 
     def _checkpoint(self, w: Writer, frontier: Frontier, now_us: int) -> str:
         """Sign and store the tree head after the batch, in the batch's transaction."""

@@ -10,6 +10,7 @@ sequence gap-free: the database enforces the rest (`UNIQUE(event_id, reporter)`,
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,18 @@ from battrace.store.rows import (
 )
 
 CHUNK = 500
+
+
+def is_key_conflict(exc: BaseException) -> bool:
+    """True when `exc` is the database refusing a second log row with a stored idempotency
+    key (`uq_events_key`: the same reporter and event id)."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "events.event_id" in str(exc)
+    try:
+        from psycopg import errors
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(exc, errors.UniqueViolation) and exc.diag.constraint_name == "uq_events_key"
 
 
 @dataclass(slots=True)
