@@ -23,10 +23,8 @@ from tests.kit import simple_lifecycles
 NOW = dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many keys each idempotency lookup asked for; batches of 10 or more go optimistic."""
-    monkeypatch.setattr(ingest_module, "OPTIMISTIC_MIN", 10)
+def _spy_lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many keys each idempotency lookup asks for, from now on."""
     asked: list[int] = []
     real = writer_module.Writer.existing
 
@@ -37,6 +35,13 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(writer_module.Writer, "existing", spy)
     return asked
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The lookups made; batches of 10 or more go optimistic."""
+    monkeypatch.setattr(ingest_module, "OPTIMISTIC_MIN", 10)
+    return _spy_lookups(monkeypatch)
 
 
 def _ingestor(store: SqlStore) -> Ingestor:
@@ -92,15 +97,7 @@ def test_stored_keys_among_new_events(store: SqlStore, lookups):
 
 
 def test_small_batches_look_their_keys_up_first(store: SqlStore, monkeypatch):
-    asked: list[int] = []
-    real = writer_module.Writer.existing
-
-    def spy(self, keys):  # type: ignore[no-untyped-def]
-        keys = list(keys)
-        asked.append(len(keys))
-        return real(self, keys)
-
-    monkeypatch.setattr(writer_module.Writer, "existing", spy)
+    asked = _spy_lookups(monkeypatch)
     evs = simple_lifecycles(2)
     assert len(evs) < ingest_module.OPTIMISTIC_MIN
     _ingestor(store).ingest(evs)

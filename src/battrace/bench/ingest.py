@@ -71,7 +71,7 @@ def server_cpu() -> float | None:
     figure is only clean on a server nothing else uses at the time; the kernel counts in
     ticks (10 ms), so only sums over many batches mean something."""
     total, found = 0.0, False
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    tick = os.sysconf("SC_CLK_TCK")
     try:
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
     except OSError:
@@ -125,9 +125,8 @@ class CpuClock:
     def stop(self) -> None:
         """End the interval and add what it used to `seconds`."""
         self.seconds += self._own_cpu() - self._own
-        srv = server_cpu() if self._srv is not None else None
-        if srv is not None and self._srv is not None:
-            self.seconds += srv - self._srv
+        if self._srv is not None:
+            self.seconds += (server_cpu() or self._srv) - self._srv
 
 
 def raw_batches(path: Path) -> Iterator[list[tuple[Any, ...]]]:

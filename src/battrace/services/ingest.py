@@ -137,21 +137,16 @@ class Ingestor:
                     refused.append(((rep or "?", rid or "?"), raw, flags))
         valid = [(i, c) for i, c in enumerate(checked) if isinstance(c, Event)]
         now_us = to_us(now)
-        if len(valid) >= OPTIMISTIC_MIN:
+        for lookup in (len(valid) < OPTIMISTIC_MIN, True):
             results = list(refusals)
             try:
                 with self.store.writer() as w:
                     registry = self._registry_for(w)
-                    self._run(w, registry, valid, results, first_index, now_us, refused, None)
-                return [r for r in results if r is not None]
+                    self._run(w, registry, valid, results, first_index, now_us, refused, lookup)
+                break
             except Exception as exc:  # rolled back: decide it again, keys looked up first
-                if not (isinstance(exc, _StoredKey) or is_key_conflict(exc)):
+                if lookup or not (isinstance(exc, _StoredKey) or is_key_conflict(exc)):
                     raise
-        results = list(refusals)
-        with self.store.writer() as w:
-            registry = self._registry_for(w)
-            existing = w.existing(ev.key for _, ev in valid)
-            self._run(w, registry, valid, results, first_index, now_us, refused, existing)
         return [r for r in results if r is not None]
 
     def parse_line(self, line: bytes) -> Any:
@@ -177,19 +172,17 @@ class Ingestor:
         first_index: int,
         now_us: int,
         refused: list[tuple[tuple[str, str], Any, list[Flag]]],
-        existing: dict[tuple[str, str], StoredEvent] | None,
+        lookup: bool,
     ) -> None:
-        """Decide and write a batch; `existing`: its events already stored, by key (None:
-        not looked up — see OPTIMISTIC_MIN)."""
+        """Decide and write a batch; `lookup`: ask first which of its keys are stored (if
+        not, see OPTIMISTIC_MIN)."""
         batch = Batch()
         for key, raw, flags in refused:
             self._stage_flags(batch, key, raw, flags, None, now_us)
         batch.flag_context = FlagContext(
             {}, {}, None, None, registry, from_us(now_us), lambda c: self._lookup(w, batch, c)
         )
-        optimistic = existing is None
-        if existing is None:
-            existing = {}
+        existing = w.existing(ev.key for _, ev in valid) if lookup else {}
         codes = {c for _, ev in valid for c, _ in parts_of(ev)}
         vins = {v for _, ev in valid if (v := vin_of(ev))}
         loaded = w.load_batteries(codes)
@@ -206,7 +199,7 @@ class Ingestor:
         try:
             for i, ev in valid:
                 results[i] = self._one(w, registry, batch, ev, existing, first_index + i, now_us)
-            if optimistic and self._rejected_keys_stored(w, valid, results):
+            if not lookup and self._rejected_keys_stored(w, valid, results):
                 raise _StoredKey
             self._flush(w, batch)  # an accepted event with a stored key fails here
             if self._reg_changed:
