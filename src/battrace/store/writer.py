@@ -60,15 +60,29 @@ def _chunks(items: Sequence[Any], n: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[i : i + n]
 
 
-class Writer:
-    """A write transaction holding the log-head lock. Use through `SqlStore.writer()`."""
+class Reader:
+    """Reads of the log head and the projections on a raw driver connection, outside a write
+    transaction (deciding a batch while the one before it is being written: `Ingestor.ahead`).
+    Use through `SqlStore.reader()`; `Writer` reads the same way inside its transaction."""
 
     def __init__(self, dbapi_conn: Any, dialect: str) -> None:
         self.conn = dbapi_conn
         self.dialect = dialect
         self.pg = dialect == "postgresql"
         self.cur = dbapi_conn.cursor()
-        self.head = self._lock_head()
+
+    def read_head(self) -> Head:
+        """The log head as last committed (not locked)."""
+        row = self._exec(
+            "SELECT tree_size, frontier, registry_version FROM log_head WHERE id = 1"
+        ).fetchone()
+        return Head(int(row[0]), bytes(row[1]), int(row[2]))
+
+    def done(self) -> None:
+        """End the read transaction the driver opened (PostgreSQL keeps one per connection:
+        ended, it holds no snapshot back while the reader waits for the next batch)."""
+        if self.pg:
+            self.conn.rollback()
 
     # ------------------------------------------------------------ plumbing
     def _sql(self, sql: str) -> str:
@@ -82,43 +96,7 @@ class Writer:
         if rows:
             self.cur.executemany(self._sql(sql), rows)
 
-    def _lock_head(self) -> Head:
-        if self.pg:
-            row = self._exec(
-                "SELECT tree_size, frontier, registry_version FROM log_head WHERE id = 1 FOR UPDATE"
-            ).fetchone()
-        else:
-            self.cur.execute("BEGIN IMMEDIATE")
-            row = self._exec(
-                "SELECT tree_size, frontier, registry_version FROM log_head WHERE id = 1"
-            ).fetchone()
-        return Head(int(row[0]), bytes(row[1]), int(row[2]))
-
-    def commit(self) -> None:
-        """Make the batch durable (the acknowledgement point)."""
-        self.conn.commit() if self.pg else self.cur.execute("COMMIT")
-
-    def rollback(self) -> None:
-        """Abandon the batch."""
-        if self.pg:
-            self.conn.rollback()
-        else:
-            self.cur.execute("ROLLBACK")
-
-    def savepoint(self) -> None:
-        """Mark a point to roll back to (corrections are all-or-nothing)."""
-        self._exec("SAVEPOINT battrace_sp")
-
-    def rollback_to_savepoint(self) -> None:
-        """Undo everything since `savepoint()`."""
-        self._exec("ROLLBACK TO SAVEPOINT battrace_sp")
-        self._exec("RELEASE SAVEPOINT battrace_sp")
-
-    def release_savepoint(self) -> None:
-        """Keep everything since `savepoint()`."""
-        self._exec("RELEASE SAVEPOINT battrace_sp")
-
-    # ------------------------------------------------------------ reads inside the transaction
+    # ------------------------------------------------------------ reads
     def _select_in(self, sql: str, values: Sequence[Any]) -> Iterator[Any]:
         """Rows of `sql` (ending in `IN_VALUES` for the column compared) for these values:
         one statement with an array on PostgreSQL (a fixed text the server plans once; a list
@@ -157,6 +135,51 @@ class Writer:
         sql = f"SELECT {cols} FROM vehicles WHERE vin IN_VALUES"
         return {r[0]: vehicle_from_row(r) for r in self._select_in(sql, sorted(set(vins)))}
 
+
+class Writer(Reader):
+    """A write transaction holding the log-head lock. Use through `SqlStore.writer()`."""
+
+    def __init__(self, dbapi_conn: Any, dialect: str) -> None:
+        super().__init__(dbapi_conn, dialect)
+        self.head = self._lock_head()
+
+    def _lock_head(self) -> Head:
+        if self.pg:
+            row = self._exec(
+                "SELECT tree_size, frontier, registry_version FROM log_head WHERE id = 1 FOR UPDATE"
+            ).fetchone()
+        else:
+            self.cur.execute("BEGIN IMMEDIATE")
+            row = self._exec(
+                "SELECT tree_size, frontier, registry_version FROM log_head WHERE id = 1"
+            ).fetchone()
+        return Head(int(row[0]), bytes(row[1]), int(row[2]))
+
+    def commit(self) -> None:
+        """Make the batch durable (the acknowledgement point)."""
+        self.conn.commit() if self.pg else self.cur.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Abandon the batch."""
+        if self.pg:
+            self.conn.rollback()
+        else:
+            self.cur.execute("ROLLBACK")
+
+    def savepoint(self) -> None:
+        """Mark a point to roll back to (corrections are all-or-nothing)."""
+        self._exec("SAVEPOINT battrace_sp")
+
+    def rollback_to_savepoint(self) -> None:
+        """Undo everything since `savepoint()`."""
+        self._exec("ROLLBACK TO SAVEPOINT battrace_sp")
+        self._exec("RELEASE SAVEPOINT battrace_sp")
+
+    def release_savepoint(self) -> None:
+        """Keep everything since `savepoint()`."""
+        self._exec("RELEASE SAVEPOINT battrace_sp")
+
+    # ------------------------------------------------------------ reads inside the transaction
     def timeline(self, *, code: str | None = None, vin: str | None = None) -> list[StoredEvent]:
         """Every event touching a code or a vehicle that still counts, in event-time order."""
         cols = ", ".join(f"e.{c}" for c in STORED_EVENT_COLUMNS)
