@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -45,15 +44,13 @@ from battrace.services.common import registry_from, revive, rfc3339
 from battrace.services.corrections import correct
 from battrace.store.rows import StoredEvent
 from battrace.store.sql import SqlStore
-from battrace.store.writer import Head, Reader, Writer, is_key_conflict
+from battrace.store.writer import Head, Writer, is_key_conflict
 
 __all__ = [
     "GC_YOUNG_THRESHOLD",
-    "Ahead",
     "Clock",
     "EventResult",
     "Ingestor",
-    "NotAsDecided",
     "check_batch",
     "event_leaf",
     "fewer_collections",
@@ -72,70 +69,6 @@ OPTIMISTIC_MIN = 500
 
 class _StoredKey(Exception):
     """A batch decided without the idempotency lookup holds a key the store already has."""
-
-
-class NotAsDecided(Exception):
-    """A batch decided ahead met a store other than the one its decisions assumed."""
-
-
-class _NotAhead(Exception):
-    """Deciding the batch needs the write transaction (it waits for its turn)."""
-
-
-@dataclass(eq=False)
-class Ahead:
-    """A batch decided ahead of its write (`Ingestor.decide_ahead`)."""
-
-    raws: Sequence[Any]
-    checked: Sequence[Event | list[Reason]]
-    now: dt.datetime
-    results: list[EventResult | None]
-    valid: list[tuple[int, Event]]
-    batch: Batch
-    #: the log head the decisions assumed, and the one the batch leaves
-    before: Head
-    after: Head
-    frontier: Frontier
-    start_size: int
-
-
-class _AheadView:
-    """What deciding ahead may read: the states the batch being written leaves (its
-    overlay), and what the reader sees committed for the rest. Anything else a decision
-    would ask of the store (writes, timelines, stored keys) stops deciding ahead."""
-
-    def __init__(self, reader: Reader, head: Head, before: Batch | None) -> None:
-        self.reader = reader
-        self.head = head
-        self.batteries = before.batteries if before is not None else {}
-        self.vehicles = before.vehicles if before is not None else {}
-
-    def load_batteries(self, codes: Iterable[str]) -> dict[str, Battery]:
-        """Current states of these codes, as they will be once the batch before commits."""
-        return _overlaid(self.batteries, codes, self.reader.load_batteries)
-
-    def load_vehicles(self, vins: Iterable[str]) -> dict[str, Vehicle]:
-        """Current states of these vehicles, likewise."""
-        return _overlaid(self.vehicles, vins, self.reader.load_vehicles)
-
-    def __getattr__(self, name: str) -> Any:
-        raise _NotAhead(name)
-
-
-def _overlaid(
-    overlay: dict[str, Any], keys: Iterable[str], load: Callable[[list[str]], dict[str, Any]]
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    rest = []
-    for k in keys:
-        if k in overlay:
-            if (v := overlay[k]) is not None:
-                out[k] = v
-        else:
-            rest.append(k)
-    if rest:
-        out.update(load(rest))
-    return out
 
 
 def utc_now() -> dt.datetime:
@@ -191,29 +124,6 @@ class Ingestor:
         first_index: int = 0,
     ) -> list[EventResult]:
         """Decide and store a validated batch in one transaction."""
-        refusals, refused, valid = self._sort_out(raws, checked, first_index)
-        now_us = to_us(now)
-        for lookup in (len(valid) < OPTIMISTIC_MIN, True):
-            results = list(refusals)
-            try:
-                with self.store.writer() as w:
-                    registry = self._registry_for(w)
-                    self._run(w, registry, valid, results, first_index, now_us, refused, lookup)
-                break
-            except Exception as exc:  # rolled back: decide it again, keys looked up first
-                if lookup or not (isinstance(exc, _StoredKey) or is_key_conflict(exc)):
-                    raise
-        return [r for r in results if r is not None]
-
-    def _sort_out(
-        self, raws: Sequence[Any], checked: Sequence[Event | list[Reason]], first_index: int
-    ) -> tuple[
-        list[EventResult | None],
-        list[tuple[tuple[str, str], Any, list[Flag]]],
-        list[tuple[int, Event]],
-    ]:
-        """The results of the events validation refused (None for the others), the refusals
-        that raise findings, and the valid events with their places."""
         refusals: list[EventResult | None] = [None] * len(raws)
         refused: list[tuple[tuple[str, str], Any, list[Flag]]] = []
         for i, (raw, c) in enumerate(zip(raws, checked, strict=True)):
@@ -226,82 +136,18 @@ class Ingestor:
                 if flags:
                     refused.append(((rep or "?", rid or "?"), raw, flags))
         valid = [(i, c) for i, c in enumerate(checked) if isinstance(c, Event)]
-        return refusals, refused, valid
-
-    # ------------------------------------------------------------ deciding ahead
-    def decide_ahead(
-        self,
-        raws: Sequence[Any],
-        checked: Sequence[Event | list[Reason]],
-        now: dt.datetime,
-        *,
-        reader: Reader,
-        after: Ahead | None,
-    ) -> Ahead | None:
-        """Decide a batch before the batch `after` (decided ahead too, or None) has been
-        written, from the states `after` leaves and, for everything else, what `reader`
-        sees committed; `write_ahead` writes it once `after` has committed. None when the
-        batch must wait for its turn: it is small (its keys are looked up first), it holds
-        registry facts or corrections, or it needs the store up to date (an event earlier
-        than its subjects' latest)."""
-        refusals, refused, valid = self._sort_out(raws, checked, 0)
-        if len(valid) < OPTIMISTIC_MIN:
-            return None
-        for _, ev in valid:
-            if ev.type.is_registry or ev.type is EventType.CORRECTION:
-                return None
-        try:
-            head = after.after if after is not None else reader.read_head()
-            registry = self._registry
-            if registry is None or self._registry_version != head.registry_version:
-                return None
-            view = _AheadView(reader, head, after.batch if after is not None else None)
+        now_us = to_us(now)
+        for lookup in (len(valid) < OPTIMISTIC_MIN, True):
             results = list(refusals)
-            now_us = to_us(now)
-            batch = self._decide_batch(view, registry, valid, results, 0, now_us, refused, False)
-        except _NotAhead:
-            return None
-        finally:
-            reader.done()
-        frontier = self._frontier
-        return Ahead(
-            raws,
-            checked,
-            now,
-            results,
-            valid,
-            batch,
-            head,
-            Head(frontier.size, frontier.to_bytes(), head.registry_version),
-            frontier,
-            self.last_start.size,
-        )
-
-    def write_ahead(self, ahead: Ahead) -> list[EventResult]:
-        """Write a batch `decide_ahead` decided, in one transaction (it may run in another
-        thread than the deciding). Raises `NotAsDecided` (nothing written) when the store is
-        not what the decisions assumed: another writer came first, the batch before failed,
-        or a key of the batch is stored already; `commit` then decides it again."""
-        try:
-            with self.store.writer() as w:
-                if w.head != ahead.before:
-                    raise NotAsDecided("the log head moved")
-                if self._rejected_keys_stored(w, ahead.valid, ahead.results):
-                    raise NotAsDecided("a key of the batch is stored")
-                self._write_batch(
-                    w,
-                    ahead.batch,
-                    None,
-                    ahead.frontier,
-                    ahead.start_size,
-                    False,
-                    to_us(ahead.now),
-                )
-        except Exception as exc:
-            if is_key_conflict(exc):
-                raise NotAsDecided("a key of the batch is stored") from exc
-            raise
-        return [r for r in ahead.results if r is not None]
+            try:
+                with self.store.writer() as w:
+                    registry = self._registry_for(w)
+                    self._run(w, registry, valid, results, first_index, now_us, refused, lookup)
+                break
+            except Exception as exc:  # rolled back: decide it again, keys looked up first
+                if lookup or not (isinstance(exc, _StoredKey) or is_key_conflict(exc)):
+                    raise
+        return [r for r in results if r is not None]
 
     def parse_line(self, line: bytes) -> Any:
         """Decode one JSONL line; a marker object when it is not JSON."""
@@ -330,36 +176,6 @@ class Ingestor:
     ) -> None:
         """Decide and write a batch; `lookup`: ask first which of its keys are stored (if
         not, see OPTIMISTIC_MIN)."""
-        reg_before = registry.copy()
-        try:
-            batch = self._decide_batch(
-                w, registry, valid, results, first_index, now_us, refused, lookup
-            )
-            if not lookup and self._rejected_keys_stored(w, valid, results):
-                raise _StoredKey
-            # read only now: a correction rolled back within the batch puts back the
-            # frontier it saved (a new object), so no alias from before the loop is valid
-            head, self.last_checkpoint = self._write_batch(
-                w, batch, registry, self._frontier, self.last_start.size, self._reg_changed, now_us
-            )
-        except BaseException:
-            self._registry = reg_before
-            raise
-        self._registry_version = head.registry_version
-
-    def _decide_batch(
-        self,
-        w: Writer | _AheadView,
-        registry: Registry,
-        valid: list[tuple[int, Event]],
-        results: list[EventResult | None],
-        first_index: int,
-        now_us: int,
-        refused: list[tuple[tuple[str, str], Any, list[Flag]]],
-        lookup: bool,
-    ) -> Batch:
-        """Decide a batch from the head `w` holds: results in place, rows staged (some are
-        written already when a late event or a correction needed the store up to date)."""
         batch = Batch()
         for key, raw, flags in refused:
             self._stage_flags(batch, key, raw, flags, None, now_us)
@@ -378,40 +194,33 @@ class Ingestor:
         self.last_checkpoint = None
         self.last_leaves = []
         self.last_blobs = []
+        reg_before = registry.copy()
         self._reg_changed = False
         try:
             for i, ev in valid:
                 results[i] = self._one(w, registry, batch, ev, existing, first_index + i, now_us)
+            if not lookup and self._rejected_keys_stored(w, valid, results):
+                raise _StoredKey
+            self._flush(w, batch)  # an accepted event with a stored key fails here
+            if self._reg_changed:
+                w.write_registry(registry)
+            # read only now: a correction rolled back within the batch puts back the
+            # frontier it saved (a new object), so no alias from before the loop is valid
+            frontier = self._frontier
+            head = Head(
+                frontier.size,
+                frontier.to_bytes(),
+                w.head.registry_version + (1 if self._reg_changed else 0),
+            )
+            w.update_head(head, now_us=now_us)
+            if self.signer is not None and frontier.size > self.last_start.size:
+                self.last_checkpoint = self._checkpoint(w, frontier, now_us)
+        except BaseException:
+            self._registry = reg_before
+            raise
         finally:
             del batch.flag_context  # its lookup closes over the batch: no cycle left for the GC
-        return batch
-
-    def _write_batch(
-        self,
-        w: Writer,
-        batch: Batch,
-        registry: Registry | None,
-        frontier: Frontier,
-        start_size: int,
-        reg_changed: bool,
-        now_us: int,
-    ) -> tuple[Head, str | None]:
-        """Write what a decided batch staged, the new head and its checkpoint (signed note,
-        or None)."""
-        self._flush(w, batch)  # an accepted event with a stored key fails here
-        if reg_changed:
-            assert registry is not None
-            w.write_registry(registry)
-        head = Head(
-            frontier.size,
-            frontier.to_bytes(),
-            w.head.registry_version + (1 if reg_changed else 0),
-        )
-        w.update_head(head, now_us=now_us)
-        checkpoint = None
-        if self.signer is not None and frontier.size > start_size:
-            checkpoint = self._checkpoint(w, frontier, now_us)
-        return head, checkpoint
+        self._registry_version = head.registry_version
 
     @staticmethod
     def _rejected_keys_stored(

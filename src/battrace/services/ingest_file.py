@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from battrace.services.batch import fewer_collections
-from battrace.services.ingest import Ahead, EventResult, Ingestor, NotAsDecided
+from battrace.services.ingest import EventResult, Ingestor
 from battrace.services.ingest_ahead import CheckAhead, worth_a_helper
-from battrace.store.writer import Reader
 
 DEFAULT_BATCH = 5000
 
@@ -82,111 +78,32 @@ def ingest_file(
                 raws = [ingestor.parse_line(line) for _, line in chunk]
                 _count(tally, on_batch, chunk, read, ingestor.ingest(raws))
             return tally
-        with (
-            CheckAhead(ingestor.validation, path) as helper,
-            _Pipeline(ingestor, tally, on_batch, overlap=_overlap(ingestor)) as pipeline,
-        ):
+        with CheckAhead(ingestor.validation, path) as helper:
             checked: tuple[Any, ...] | None = None  # a batch checked, not committed yet
             start = 0
             for chunk, read in batches(fh, batch_size):
                 helper.submit([line for _, line in chunk], start, read, ingestor.clock())
                 start = read
                 if checked is not None:  # the helper checks this chunk while that commits
-                    pipeline.commit(*checked)
+                    _commit(ingestor, tally, on_batch, *checked)
                 checked = (chunk, read, *helper.result())
             if checked is not None:
-                pipeline.commit(*checked)
+                _commit(ingestor, tally, on_batch, *checked)
     return tally
 
 
-def _overlap(ingestor: Ingestor) -> bool:
-    """Write each batch in a thread while the next is decided (`_Pipeline`): on PostgreSQL,
-    where the server does the writing on the other core and this process only waits."""
-    if os.environ.get("BATTRACE_OVERLAP") in ("0", "1"):  # tests try both ways on both engines
-        return os.environ["BATTRACE_OVERLAP"] == "1"
-    return ingestor.store.dialect == "postgresql"
-
-
-class _Pipeline:
-    """Commits checked batches in order, and with `overlap`, writes each in a thread of its
-    own while this thread decides the next (`Ingestor.decide_ahead`) and decodes the one
-    after: the database works while this process decides. A batch is counted and reported
-    only once its transaction has committed; one that could not be decided ahead, or whose
-    write found the store other than its decisions assumed, is committed the plain way
-    (`Ingestor.commit`) once the batch before it has committed."""
-
-    def __init__(
-        self,
-        ingestor: Ingestor,
-        tally: Tally,
-        on_batch: Callable[[list[tuple[int, EventResult]], int], None] | None,
-        *,
-        overlap: bool,
-    ) -> None:
-        self.ingestor = ingestor
-        self.tally = tally
-        self.on_batch = on_batch
-        self.overlap = overlap
-        self._stack = ExitStack()
-        self._pool: ThreadPoolExecutor | None = None
-        self._reader: Reader | None = None
-        #: the batch being written: what was decided, its lines and the write
-        self._flight: tuple[Ahead, list[tuple[int, bytes]], int, Future[list[EventResult]]] | None
-        self._flight = None
-
-    def __enter__(self) -> _Pipeline:
-        if self.overlap:
-            self._reader = self._stack.enter_context(self.ingestor.store.reader())
-            self._pool = self._stack.enter_context(
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="battrace-write")
-            )
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        try:
-            if exc_type is None:
-                self._land()
-        finally:  # on an error the write in flight still ends (committed or rolled back)
-            self._stack.close()
-
-    def commit(
-        self,
-        chunk: list[tuple[int, bytes]],
-        read: int,
-        raws: list[Any],
-        checked: list[Any],
-        now: dt.datetime,
-    ) -> None:
-        """Commit a batch the helper checked (it may still be in flight on return)."""
-        ahead = None
-        if self._reader is not None:
-            after = self._flight[0] if self._flight is not None else None
-            ahead = self.ingestor.decide_ahead(raws, checked, now, reader=self._reader, after=after)
-        if not self._land():
-            ahead = None  # decided on top of a batch that was not written as decided
-        if ahead is None:
-            self._count(chunk, read, self.ingestor.commit(raws, checked, now))
-            return
-        assert self._pool is not None
-        self._flight = (ahead, chunk, read, self._pool.submit(self.ingestor.write_ahead, ahead))
-
-    def _land(self) -> bool:
-        """Wait for the batch in flight and report it; False when it had to be committed
-        again the plain way."""
-        if self._flight is None:
-            return True
-        ahead, chunk, read, write = self._flight
-        self._flight = None
-        try:
-            results = write.result()
-        except NotAsDecided:
-            self._count(chunk, read, self.ingestor.commit(ahead.raws, ahead.checked, ahead.now))
-            return False
-        self._count(chunk, read, results)
-        return True
-
-    def _count(self, chunk: list[tuple[int, bytes]], read: int, results: list[EventResult]) -> None:
-        _count(self.tally, self.on_batch, chunk, read, results)
+def _commit(
+    ingestor: Ingestor,
+    tally: Tally,
+    on_batch: Callable[[list[tuple[int, EventResult]], int], None] | None,
+    chunk: list[tuple[int, bytes]],
+    read: int,
+    raws: list[Any],
+    checked: list[Any],
+    now: dt.datetime,
+) -> None:
+    """Commit a batch the helper checked."""
+    _count(tally, on_batch, chunk, read, ingestor.commit(raws, checked, now))
 
 
 def _count(

@@ -37,7 +37,7 @@ from battrace.store.schema import (
     vehicles,
     withdrawals,
 )
-from battrace.store.writer import Reader, Writer
+from battrace.store.writer import Writer
 
 try:
     import fcntl
@@ -129,15 +129,6 @@ class SqlStore:
         lock wakes the next writer the moment the last one commits."""
         with self._queue_for_writing(), self._write() as w:
             yield w
-
-    @contextmanager
-    def reader(self) -> Iterator[Reader]:
-        """Reads on a connection of their own, outside any write transaction (see `Reader`)."""
-        raw = self.engine.raw_connection()
-        try:
-            yield Reader(raw.driver_connection, self.dialect)
-        finally:
-            raw.close()
 
     @contextmanager
     def _queue_for_writing(self) -> Iterator[None]:

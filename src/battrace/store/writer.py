@@ -60,29 +60,15 @@ def _chunks(items: Sequence[Any], n: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[i : i + n]
 
 
-class Reader:
-    """Reads of the log head and the projections on a raw driver connection, outside a write
-    transaction (deciding a batch while the one before it is being written: `Ingestor.ahead`).
-    Use through `SqlStore.reader()`; `Writer` reads the same way inside its transaction."""
+class Writer:
+    """A write transaction holding the log-head lock. Use through `SqlStore.writer()`."""
 
     def __init__(self, dbapi_conn: Any, dialect: str) -> None:
         self.conn = dbapi_conn
         self.dialect = dialect
         self.pg = dialect == "postgresql"
         self.cur = dbapi_conn.cursor()
-
-    def read_head(self) -> Head:
-        """The log head as last committed (not locked)."""
-        row = self._exec(
-            "SELECT tree_size, frontier, registry_version FROM log_head WHERE id = 1"
-        ).fetchone()
-        return Head(int(row[0]), bytes(row[1]), int(row[2]))
-
-    def done(self) -> None:
-        """End the read transaction the driver opened (PostgreSQL keeps one per connection:
-        ended, it holds no snapshot back while the reader waits for the next batch)."""
-        if self.pg:
-            self.conn.rollback()
+        self.head = self._lock_head()
 
     # ------------------------------------------------------------ plumbing
     def _sql(self, sql: str) -> str:
@@ -95,53 +81,6 @@ class Reader:
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.cur.executemany(self._sql(sql), rows)
-
-    # ------------------------------------------------------------ reads
-    def _select_in(self, sql: str, values: Sequence[Any]) -> Iterator[Any]:
-        """Rows of `sql` (ending in `IN_VALUES` for the column compared) for these values:
-        one statement with an array on PostgreSQL (a fixed text the server plans once; a list
-        of placeholders costs psycopg more to parse than the query costs to run), chunks of
-        placeholders on SQLite."""
-        if not values:
-            return
-        if self.pg:
-            yield from self._exec(sql.replace("IN_VALUES", "= ANY(?)"), (list(values),))
-            return
-        for chunk in _chunks(values):
-            marks = ",".join("?" * len(chunk))
-            yield from self._exec(sql.replace("IN_VALUES", f"IN ({marks})"), chunk).fetchall()
-
-    def existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredEvent]:
-        """Stored events with these idempotency keys."""
-        wanted = set(keys)
-        ids = sorted({k[1] for k in wanted})
-        out: dict[tuple[str, str], StoredEvent] = {}
-        cols = ", ".join(STORED_EVENT_COLUMNS)
-        for r in self._select_in(f"SELECT {cols} FROM events WHERE event_id IN_VALUES", ids):
-            ev = stored_event(r)
-            if ev.key in wanted:
-                out[ev.key] = ev
-        return out
-
-    def load_batteries(self, codes: Iterable[str]) -> dict[str, Battery]:
-        """Current states of these codes (absent codes are missing from the result)."""
-        cols = ", ".join(BATTERY_COLUMNS)
-        sql = f"SELECT {cols} FROM batteries WHERE code IN_VALUES"
-        return {r[0]: battery_from_row(r) for r in self._select_in(sql, sorted(set(codes)))}
-
-    def load_vehicles(self, vins: Iterable[str]) -> dict[str, Vehicle]:
-        """Current states of these vehicles."""
-        cols = ", ".join(VEHICLE_COLUMNS)
-        sql = f"SELECT {cols} FROM vehicles WHERE vin IN_VALUES"
-        return {r[0]: vehicle_from_row(r) for r in self._select_in(sql, sorted(set(vins)))}
-
-
-class Writer(Reader):
-    """A write transaction holding the log-head lock. Use through `SqlStore.writer()`."""
-
-    def __init__(self, dbapi_conn: Any, dialect: str) -> None:
-        super().__init__(dbapi_conn, dialect)
-        self.head = self._lock_head()
 
     def _lock_head(self) -> Head:
         if self.pg:
@@ -180,6 +119,44 @@ class Writer(Reader):
         self._exec("RELEASE SAVEPOINT battrace_sp")
 
     # ------------------------------------------------------------ reads inside the transaction
+    def _select_in(self, sql: str, values: Sequence[Any]) -> Iterator[Any]:
+        """Rows of `sql` (ending in `IN_VALUES` for the column compared) for these values:
+        one statement with an array on PostgreSQL (a fixed text the server plans once; a list
+        of placeholders costs psycopg more to parse than the query costs to run), chunks of
+        placeholders on SQLite."""
+        if not values:
+            return
+        if self.pg:
+            yield from self._exec(sql.replace("IN_VALUES", "= ANY(?)"), (list(values),))
+            return
+        for chunk in _chunks(values):
+            marks = ",".join("?" * len(chunk))
+            yield from self._exec(sql.replace("IN_VALUES", f"IN ({marks})"), chunk).fetchall()
+
+    def existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredEvent]:
+        """Stored events with these idempotency keys."""
+        wanted = set(keys)
+        ids = sorted({k[1] for k in wanted})
+        out: dict[tuple[str, str], StoredEvent] = {}
+        cols = ", ".join(STORED_EVENT_COLUMNS)
+        for r in self._select_in(f"SELECT {cols} FROM events WHERE event_id IN_VALUES", ids):
+            ev = stored_event(r)
+            if ev.key in wanted:
+                out[ev.key] = ev
+        return out
+
+    def load_batteries(self, codes: Iterable[str]) -> dict[str, Battery]:
+        """Current states of these codes (absent codes are missing from the result)."""
+        cols = ", ".join(BATTERY_COLUMNS)
+        sql = f"SELECT {cols} FROM batteries WHERE code IN_VALUES"
+        return {r[0]: battery_from_row(r) for r in self._select_in(sql, sorted(set(codes)))}
+
+    def load_vehicles(self, vins: Iterable[str]) -> dict[str, Vehicle]:
+        """Current states of these vehicles."""
+        cols = ", ".join(VEHICLE_COLUMNS)
+        sql = f"SELECT {cols} FROM vehicles WHERE vin IN_VALUES"
+        return {r[0]: vehicle_from_row(r) for r in self._select_in(sql, sorted(set(vins)))}
+
     def timeline(self, *, code: str | None = None, vin: str | None = None) -> list[StoredEvent]:
         """Every event touching a code or a vehicle that still counts, in event-time order."""
         cols = ", ".join(f"e.{c}" for c in STORED_EVENT_COLUMNS)
