@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from battrace.compat import fast_enum_members
 from battrace.config import Settings
 from battrace.domain.calendar import WorkingCalendar
 from battrace.domain.events import ValidationContext
@@ -34,6 +35,7 @@ def load_calendar(settings: Settings) -> WorkingCalendar:
 
 def open_store(settings: Settings, *, create: bool = False) -> SqlStore:
     """The store named by the settings."""
+    fast_enum_members()  # every process that serves or ingests opens a store first
     return SqlStore.open(settings.database_url, create=create)
 
 

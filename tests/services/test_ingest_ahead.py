@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from battrace.domain.calendar import WorkingCalendar
-from battrace.domain.events import ValidationContext
+from battrace.domain.events import Event, ValidationContext
 from battrace.domain.ingest_rules import IngestRules
 from battrace.domain.policy import Policy
 from battrace.identity import CodeTables, InvalidCode, parse_battery_code
@@ -129,9 +129,26 @@ def test_a_rebuilt_event_is_the_event_validation_built():
         raw = orjson.loads(line)
         [checked] = check_batch(validation, [orjson.loads(line)], NOW)
         rebuilt = rebuild(raw, verdict, validation)
+        assert isinstance(checked, Event)
+        # codes are decoded when first looked up: each one as validation decoded it
+        assert len(rebuilt.codes) == 0 or not checked.codes
+        for named, decoded in checked.codes.items():
+            assert rebuilt.codes[named] == decoded
         assert rebuilt == checked
         rebuilt_some += 1
     assert rebuilt_some > 1400
+
+
+def test_a_rebuilt_event_decodes_only_the_codes_it_names():
+    validation = ValidationContext(trusted=True)
+    line = next(x for x in mixed_lines() if b'"type":"produced"' in x)
+    [verdict] = verdicts(validation, [line], 1_740_823_200_000_000)
+    assert type(verdict) is tuple
+    rebuilt = rebuild(orjson.loads(line), verdict, validation)
+    named = rebuilt.payload["battery"]
+    assert rebuilt.codes[named].manufacturer == named[:3]
+    with pytest.raises(KeyError):
+        rebuilt.codes[code(9_999_999)]  # a valid code the event does not name
 
 
 def test_ingest_goes_on_in_process_when_the_helper_dies(tmp_path):

@@ -8,10 +8,13 @@ chunk of placeholders.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from battrace.domain.lifecycle import Battery, Vehicle
 from battrace.domain.vocab import State
+from battrace.store.engine import make_engine
 from battrace.store.sql import SqlStore
 from battrace.store.writer import CHUNK
 
@@ -101,3 +104,17 @@ def test_upserts_after_a_savepoint_rolled_back_the_first_one(store: SqlStore) ->
     with store.writer() as w:
         got = w.load_batteries(["A", "B", "C"])
         assert {c: b.holder for c, b in got.items()} == {"B": "h1", "C": "h1"}
+
+
+def test_sqlite_binds_bytes_none_and_bool_without_the_adaptation_protocol() -> None:
+    """A SQLite engine registers pass-through adapters (the driver's protocol path raised and
+    cleared an AttributeError per such value); what SQLite stores must not change."""
+    make_engine("sqlite://").dispose()
+    for t in (bytes, type(None), bool):
+        assert (t, sqlite3.PrepareProtocol) in sqlite3.adapters
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (a, b, c, d)")
+    conn.execute("INSERT INTO t VALUES (?, ?, ?, ?)", (None, b"\0\1", True, False))
+    row = conn.execute("SELECT a, typeof(a), b, typeof(b), c, typeof(c), d FROM t").fetchone()
+    assert row == (None, "null", b"\0\1", "blob", 1, "integer", 0)
+    conn.close()

@@ -37,6 +37,7 @@ from battrace.ledger.keys import init_key_dir
 from battrace.services.ingest_ahead import worth_a_helper
 from battrace.services.ingest_file import ingest_file
 from battrace.services.trace import trace
+from battrace.store.engine import fast_sqlite_binding
 from battrace.store.rows import EVENT_PG_TYPES
 from battrace.store.schema import events
 
@@ -165,6 +166,8 @@ def raw_rate(url: str, path: Path) -> tuple[float, float]:
     for ix in list(raw.indexes):  # index names must not clash with the real table's
         ix.name = sa.sql.quoted_name(f"raw_{ix.name}", quote=None)
     engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        fast_sqlite_binding()  # what our SQLite engines do: the same binding cost as ingest
     md.create_all(engine)
     cols = [c.name for c in raw.columns]
     dbapi = engine.raw_connection()

@@ -229,14 +229,10 @@ class Ingestor:
         """True when an event of the batch was rejected but its key is stored already (it
         should have been a duplicate, or a conflict). Keys this batch accepted are left out:
         rows written mid-batch (before a late event or a correction) are the batch's own."""
-        accepted = set()
-        rejected = []
-        for i, ev in valid:
-            r = results[i]
-            if r is not None and r.status == "accepted":
-                accepted.add(ev.key)
-            elif r is not None and r.status == "rejected":
-                rejected.append(ev.key)
+        rejected = [ev.key for i, ev in valid if (r := results[i]) and r.status == "rejected"]
+        if not rejected:  # the usual batch: no set of the accepted keys to build
+            return False
+        accepted = {ev.key for i, ev in valid if (r := results[i]) and r.status == "accepted"}
         keys = [k for k in rejected if k not in accepted]
         return bool(keys) and bool(w.existing(keys))
 
