@@ -138,11 +138,17 @@ class _Codes(dict[str, BatteryCode]):
     process about 4 % of its time. Any other key is a KeyError, as with a plain dict."""
 
     __slots__ = ("_named", "_tables")
+    _named: tuple[str, ...]
+    _tables: CodeTables
 
-    def __init__(self, named: tuple[str, ...], tables: CodeTables) -> None:
-        super().__init__()
-        self._named = named
-        self._tables = tables
+    @classmethod
+    def of(cls, named: tuple[str, ...], tables: CodeTables) -> _Codes:
+        """Codes `named` by an event, to decode with `tables` (no `__init__` of our own: a
+        Python-level one cost more than the dict itself)."""
+        codes = cls()
+        codes._named = named
+        codes._tables = tables
+        return codes
 
     def __missing__(self, code: str) -> BatteryCode:
         if code not in self._named:
@@ -162,7 +168,7 @@ def rebuild(raw: dict[str, Any], verdict: Verdict, validation: ValidationContext
         time_us,
         raw["reporter"],
         raw,
-        _Codes(codes, validation.tables),
+        _Codes.of(codes, validation.tables),
     )
     recorded = get("recorded_at")
     if recorded is not None:
