@@ -71,6 +71,7 @@ def make_ingestor(
     policy: Policy | None = None,
 ) -> Ingestor:
     """An ingestor with the code tables, policy, calendar and signing key of the settings."""
+    fast_enum_members()  # the API opens its store itself; every ingest builds its ingestor here
     policy = policy or load_policy(settings)
     validation = ValidationContext(
         tables=settings.code_tables, applications=policy.applications, trusted=trusted

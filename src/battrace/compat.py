@@ -17,7 +17,8 @@ def fast_enum_members() -> None:
     does not (3.11 stores members in the class dict; the ones shadowed by a base's attribute
     are `enum.property` redirects that resolve themselves), and CPython 3.12 removed it as
     "the original method of looking up enum members, but quite slow" (python/cpython#106762).
-    Process-wide; called by the composition root (`bootstrap`) and the checking helper.
+    Process-wide; called by the composition root (`bootstrap.open_store` and
+    `make_ingestor`) and by the checking helper.
     Idempotent, and nothing to do on 3.12 or later.
     """
     if sys.version_info < (3, 12) and "__getattr__" in vars(enum.EnumType):
