@@ -1,7 +1,9 @@
 """The lifecycle of EVENTS.md through ingest: custody, hierarchy, reprocessing, recycling."""
 
+import dataclasses
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from battrace.identity import ProductType
@@ -198,9 +200,12 @@ def test_modules_belong_to_one_pack_and_follow_it(world, store):
     assert store.battery(m1).state == "in_pack"
     assert store.battery(m1).parent == pack
     assert store.batteries_where(parent=pack) == sorted([m1, m2])
-    own, components, inputs = store.battery_with_links(pack)
-    assert (own.code, components, inputs) == (pack, sorted([m1, m2]), [])
-    assert store.battery_with_links(m1)[1:] == ([], [])
+    history, own, components, inputs = store.code_view(pack)
+    assert (own, components, inputs) == (store.battery(pack), sorted([m1, m2]), [])
+    assert history == store.history(code=pack) and len(history) == 1
+    history, own, components, inputs = store.code_view(m1)
+    assert (own.parent, components, inputs) == (pack, [], [])
+    assert [s.type for s, _ in history] == ["produced", "produced"]  # its own, then the pack's
     r = world.one(world.produce(pack2, D, components=[m1]))
     assert r.status == "rejected"
     assert r.reasons[0].rule == "BT-006"
@@ -265,9 +270,13 @@ def test_reprocessing_links_the_product_and_its_inputs_both_ways(world, store):
     prod = store.battery(product)
     assert prod.reprocessed and prod.mass_g == 350_000
     assert store.batteries_where(successor=product) == [pack]
-    own, components, inputs = store.battery_with_links(product)
-    assert (own.code, components, inputs) == (product, [], [pack])
-    assert store.battery_with_links("no-such-code") == (None, [], [])
+    history, own, components, inputs = store.code_view(product)
+    assert (own, components, inputs) == (prod, [], [pack])
+    assert history == store.history(code=product)
+    history, own, components, inputs = store.code_view(pack)
+    assert (own.successor, components, inputs) == (product, [], [])
+    assert history == store.history(code=pack) and history[-1][0].type == "reprocessed"
+    assert store.code_view("no-such-code") == ([], None, [], [])
 
 
 def test_a_swap_vehicle_scrapped_without_its_pack_is_not_flagged(world, store):
@@ -306,3 +315,29 @@ def test_a_replaced_pack_on_record_is_not_missing_at_scrapping(world, store):
     assert store.battery(new).obligated == AUTOMAKER
     r = world.one(scrap(world, new))
     assert r.status == "accepted" and r.flags == []
+
+
+def test_the_one_statement_view_leaves_pooled_connections_transactional(world, store):
+    """`code_view` reads in autocommit on PostgreSQL (no rollback round trip); the connection
+    must go back to the pool as it came, or the next writer would lose its transaction."""
+    pack = code(22)
+    world.ok(world.produce(pack, D))
+    for _ in range(3):
+        history, own, _, _ = store.code_view(pack)
+        assert own is not None and len(history) == 1
+    with store.engine.connect() as c:
+        raw = c.connection.dbapi_connection
+        if store.engine.dialect.name == "postgresql":
+            assert raw.autocommit is False
+    with store.writer() as w:
+        before = w.head
+
+    def abandoned_batch() -> None:
+        with store.writer() as w:
+            w.update_head(dataclasses.replace(before, registry_version=99), now_us=1)
+            raise RuntimeError("abandon the batch")
+
+    with pytest.raises(RuntimeError):  # the write transaction still rolls back as a whole
+        abandoned_batch()
+    with store.writer() as w:
+        assert w.head == before

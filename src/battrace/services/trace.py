@@ -70,27 +70,28 @@ def trace(
     validation: ValidationContext | None = None,
 ) -> Trace:
     """The code's view; NotFound when the log never saw it (by `as_of`, if given)."""
+    if as_of is None:  # the hot path: one statement (history, state and links)
+        rows, battery, components, inputs = store.code_view(code)
+        if not rows:
+            raise NotFound(f"no event names {code}")
+        history = [history_entry(s, w) for s, w in rows]
+        return Trace(code, battery, components, inputs, history)
     with store.session():
-        return _trace(store, code, as_of=as_of, validation=validation)
+        return _trace_as_of(store, code, as_of=as_of, validation=validation)
 
 
-def _trace(
+def _trace_as_of(
     store: SqlStore,
     code: str,
     *,
-    as_of: dt.date | None,
+    as_of: dt.date,
     validation: ValidationContext | None,
 ) -> Trace:
-    rows = store.history(code=code)
-    if as_of is not None:
-        cutoff = end_of_day_us(as_of)
-        rows = [(s, w) for s, w in rows if s.time_us <= cutoff]
+    cutoff = end_of_day_us(as_of)
+    rows = [(s, w) for s, w in store.history(code=code) if s.time_us <= cutoff]
     if not rows:
-        raise NotFound(f"no event names {code}" + (f" by {as_of}" if as_of else ""))
+        raise NotFound(f"no event names {code} by {as_of}")
     history = [history_entry(s, w) for s, w in rows]
-    if as_of is None:
-        battery, components, inputs = store.battery_with_links(code)
-        return Trace(code, battery, components, inputs, history)
     registry = registry_from(store.registry_events(), validation)
     current = store.battery(code)
     live = [(s.seq, revive(s, validation)) for s, w in rows if w is None]

@@ -111,12 +111,16 @@ class SqlStore:
                 self._session.reset(token)
 
     @contextmanager
-    def _connect(self) -> Iterator[Connection]:
+    def _connect(self, *, autocommit: bool = False) -> Iterator[Connection]:
+        """The session's connection, or a fresh one (`autocommit`: for a single read
+        statement; not on SQLite, whose connections begin their transactions themselves)."""
         conn = self._session.get()
         if conn is not None:
             yield conn
             return
         with self.engine.connect() as fresh:
+            if autocommit:
+                fresh = fresh.execution_options(isolation_level="AUTOCOMMIT")
             yield fresh
 
     @contextmanager
@@ -195,16 +199,30 @@ class SqlStore:
         with self._connect() as c:
             return sorted(c.execute(select(batteries.c.code).where(col == key)).scalars())
 
-    def battery_with_links(self, code: str) -> tuple[Battery | None, list[str], list[str]]:
-        """The current state of one code, its components (codes whose parent it is) and its
-        inputs (codes whose successor it is), in one query (one round trip for `trace`)."""
-        with self._connect() as c:
-            rows = c.execute(_battery_with_links_query(), {"code": code}).all()
-        at = BATTERY_COLUMNS.index("parent")
-        own = next((r for r in rows if r[0] == code), None)
-        components = sorted(r[0] for r in rows if r[0] != code and r[at] == code)
-        inputs = sorted(r[0] for r in rows if r[0] != code and r[at] != code)
-        return (battery_from_row(own) if own else None), components, inputs
+    def code_view(
+        self, code: str
+    ) -> tuple[list[tuple[StoredEvent, int | None]], Battery | None, list[str], list[str]]:
+        """`history(code=…)`, the code's current state, its components (codes whose parent
+        it is) and its inputs (codes whose successor it is), in one statement: one round trip
+        and one snapshot. On PostgreSQL, outside a `session`, it runs in autocommit, so the
+        pooled connection goes back without a rollback (that was a third round trip)."""
+        with self._connect(autocommit=self.engine.dialect.name == "postgresql") as c:
+            rows = c.execute(_code_view_query(), {"key": code}).all()
+        n = len(STORED_EVENT_COLUMNS)
+        history = sorted(
+            ((stored_event(r[:n]), r[n]) for r in rows), key=lambda x: (x[0].time_us, x[0].seq)
+        )
+        if not rows:
+            return history, None, [], []
+        first = rows[0]
+        own = first[n + 1 : n + 1 + len(BATTERY_COLUMNS)]
+        components, inputs = first[-2], first[-1]
+        return (
+            history,
+            battery_from_row(own) if own[0] is not None else None,
+            sorted(components.split(" ")) if components else [],
+            sorted(inputs.split(" ")) if inputs else [],
+        )
 
     def vehicle(self, vin: str) -> Vehicle | None:
         """The current state of one vehicle."""
@@ -359,11 +377,40 @@ class SqlStore:
 
 
 @cache
-def _battery_with_links_query() -> Select[Any]:
+def _code_view_query() -> Select[Any]:
+    """The history of a code (parameter `key`) as `_history_query("code")` has it, each row
+    with the code's own `batteries` row (NULLs when it has none) and the codes whose parent
+    it is (components) and whose successor it is (inputs), space-separated: what `trace`
+    shows, in one statement."""
     b = batteries.c
-    key: BindParameter[str] = bindparam("code")
-    return select(*[b[n] for n in BATTERY_COLUMNS]).where(
-        (b.code == key) | (b.parent == key) | (b.successor == key)
+    key: BindParameter[str] = bindparam("key")
+    own = batteries.alias("own")
+    components = (
+        select(func.aggregate_strings(b.code, " "))
+        .where((b.parent == key) & (b.code != key))
+        .scalar_subquery()
+    )
+    inputs = (
+        select(func.aggregate_strings(b.code, " "))
+        .where((b.successor == key) & (b.code != key))
+        .where(b.parent.is_(None) | (b.parent != key))
+        .scalar_subquery()
+    )
+    cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
+    direct = select(events.c.seq).where(events.c.code == key)
+    indirect = select(event_codes.c.seq).where(event_codes.c.code == key)
+    seqs = union(direct, indirect).subquery()
+    return (
+        select(
+            *cols,
+            withdrawals.c.correction_seq,
+            *[own.c[n] for n in BATTERY_COLUMNS],
+            components,
+            inputs,
+        )
+        .join(seqs, seqs.c.seq == events.c.seq)
+        .outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
+        .outerjoin(own, own.c.code == key)
     )
 
 
