@@ -48,9 +48,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for `url` (sqlite:///path or postgresql+psycopg://…)."""
     try:
         if url.startswith("sqlite"):
+            fast_sqlite_binding()
             # A pooled connection stays open between batches: closing the last connection to a
             # WAL database checkpoints it, which would cost a full write per batch.
-            fast_sqlite_binding()
             engine = create_engine(url, **kw)
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
