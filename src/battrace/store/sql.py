@@ -208,14 +208,12 @@ class SqlStore:
         pooled connection goes back without a rollback (that was a third round trip)."""
         with self._connect(autocommit=self.engine.dialect.name == "postgresql") as c:
             rows = c.execute(_code_view_query(), {"key": code}).all()
-        n = len(STORED_EVENT_COLUMNS)
-        history = sorted(
-            ((stored_event(r[:n]), r[n]) for r in rows), key=lambda x: (x[0].time_us, x[0].seq)
-        )
+        history = _timeline(rows)
         if not rows:
             return history, None, [], []
+        n = len(STORED_EVENT_COLUMNS) + 1  # the history part: event columns, correction seq
         first = rows[0]
-        own = first[n + 1 : n + 1 + len(BATTERY_COLUMNS)]
+        own = first[n : n + len(BATTERY_COLUMNS)]
         components, inputs = first[-2], first[-1]
         return (
             history,
@@ -241,8 +239,7 @@ class SqlStore:
                 rows = c.execute(_history_query("code"), {"key": code}).all()
             else:
                 rows = c.execute(_history_query("vin"), {"key": vin}).all()
-        out = [(stored_event(r[:-1]), r[-1]) for r in rows]
-        return sorted(out, key=lambda x: (x[0].time_us, x[0].seq))
+        return _timeline(rows)
 
     def events_by_seq(self, seqs: Sequence[int]) -> dict[int, StoredEvent]:
         """Stored events by log position."""
@@ -396,22 +393,19 @@ def _code_view_query() -> Select[Any]:
         .where(b.parent.is_(None) | (b.parent != key))
         .scalar_subquery()
     )
-    cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
-    direct = select(events.c.seq).where(events.c.code == key)
-    indirect = select(event_codes.c.seq).where(event_codes.c.code == key)
-    seqs = union(direct, indirect).subquery()
     return (
-        select(
-            *cols,
-            withdrawals.c.correction_seq,
-            *[own.c[n] for n in BATTERY_COLUMNS],
-            components,
-            inputs,
-        )
-        .join(seqs, seqs.c.seq == events.c.seq)
-        .outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
+        _history_query("code")
+        .add_columns(*[own.c[n] for n in BATTERY_COLUMNS], components, inputs)
         .outerjoin(own, own.c.code == key)
     )
+
+
+def _timeline(rows: Sequence[Any]) -> list[tuple[StoredEvent, int | None]]:
+    """Rows that start with the event columns and the withdrawing correction's seq, as
+    (stored event, correction seq) in event-time order."""
+    n = len(STORED_EVENT_COLUMNS)
+    out = [(stored_event(r[:n]), r[n]) for r in rows]
+    return sorted(out, key=lambda x: (x[0].time_us, x[0].seq))
 
 
 @cache
