@@ -21,6 +21,7 @@ from battrace.services.ingest_file import ingest_file
 from battrace.sim.build import event
 from battrace.store.schema import batteries, events, findings
 from battrace.store.sql import SqlStore
+from battrace.store.writer import Writer
 from tests.kit import AUTOMAKER, MAKER, code, simple_lifecycles
 
 pytestmark = pytest.mark.slow
@@ -106,6 +107,37 @@ def test_checking_ahead_gives_the_results_and_store_of_checking_in_process(tmp_p
         here[0].rejected,
         here[0].duplicates,
     )
+
+
+@pytest.mark.postgres
+def test_checking_ahead_on_postgresql_gives_the_results_of_checking_in_process(
+    tmp_path, pg_schema_url, monkeypatch, caplog
+):
+    """The same file on PostgreSQL with the helper as on SQLite without it, in batches of
+    600 (decided without the key lookup), two stored keys sent again in the second batch
+    (so it is written, refused by the unique key, and decided again)."""
+    evs = simple_lifecycles(300)
+    lines = mixed_lines()
+    lines[700:700] = [orjson.dumps(evs[5]), orjson.dumps(evs[100])]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    here = ingest(f"sqlite:///{tmp_path / 'here.db'}", path, ahead=False, batch_size=600)
+    looked_up: list[int] = []
+    real = Writer.existing
+
+    def spy(self, keys):  # type: ignore[no-untyped-def]
+        keys = list(keys)
+        looked_up.append(len(keys))
+        return real(self, keys)
+
+    monkeypatch.setattr(Writer, "existing", spy)
+    there = ingest(pg_schema_url, path, ahead=True, batch_size=600)
+    assert not caplog.records, "the helper was not used throughout"
+    assert max(looked_up) > 500  # the second batch was decided again, its keys looked up
+    assert there[1] == here[1]  # line by line: status, reasons, leaf index and hash, flags
+    assert there[3] == here[3]  # the same log
+    assert [len(rows) for rows in there[2].values()] == [len(rows) for rows in here[2].values()]
+    assert sum(r["status"] == "duplicate" for _, r in there[1]) >= 3
 
 
 def test_a_file_without_a_final_newline_and_with_blank_runs_is_cut_the_same_way(tmp_path):
