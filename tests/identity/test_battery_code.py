@@ -67,7 +67,8 @@ def test_wrong_length_is_reported_where_it_goes_wrong():
     errors = battery_code_errors(GOOD[:-2])
     assert errors[0].reason == "length"
     assert errors[0].position == 23
-    assert "2 missing" in errors[0].message
+    assert "has 22 characters, 24 expected (2 missing at the end)" in errors[0].message
+    assert "has 1 character, 24 expected" in battery_code_errors("0")[0].message
 
 
 def test_production_date_after_the_registering_event_is_rejected():

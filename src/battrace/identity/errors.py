@@ -95,14 +95,7 @@ def length_error(text: str, offset: int, expected: int, what: str) -> CodeError 
     n = len(text)
     if n == expected:
         return None
+    has = f"{what} has {n} character{'' if n == 1 else 's'}, {expected} expected"
     if n < expected:
-        return CodeError(
-            offset + n + 1,
-            "length",
-            f"{what} has {n} characters, {expected} expected ({expected - n} missing at the end)",
-        )
-    return CodeError(
-        offset + expected + 1,
-        "length",
-        f"{what} has {n} characters, {expected} expected ({n - expected} too many at the end)",
-    )
+        return CodeError(offset + n + 1, "length", f"{has} ({expected - n} missing at the end)")
+    return CodeError(offset + expected + 1, "length", f"{has} ({n - expected} too many at the end)")
