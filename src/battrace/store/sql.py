@@ -82,7 +82,7 @@ class SqlStore:
     def check_schema(self) -> None:
         """SchemaError unless the store is at this code's schema revision."""
         have = migrate.current_revision(self.engine)
-        want = migrate.head_revision()
+        want = migrate.SCHEMA_HEAD
         if have is None:
             raise SchemaError(
                 f"{self.engine.url.render_as_string(hide_password=True)} is not a battrace "

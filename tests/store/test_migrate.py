@@ -1,0 +1,56 @@
+"""Opening a store checks its schema revision without Alembic; creating or migrating it
+runs Alembic."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+
+from battrace.errors import SchemaError
+from battrace.store import migrate
+from battrace.store.engine import make_engine
+from battrace.store.sql import SqlStore
+
+
+def test_the_schema_head_constant_is_the_newest_migration():
+    assert migrate.head_revision() == migrate.SCHEMA_HEAD
+
+
+def _alembic_says(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_the_revision_is_read_as_alembic_reads_it(store_url: str):
+    engine = make_engine(store_url)
+    try:
+        assert migrate.current_revision(engine) is None is _alembic_says(engine)
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == migrate.SCHEMA_HEAD == _alembic_says(engine)
+        with engine.begin() as conn:  # a store left at an older revision
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+        assert migrate.current_revision(engine) == "0002" == _alembic_says(engine)
+        with pytest.raises(SchemaError, match="store schema is 0002, this code needs 0003"):
+            SqlStore(engine).check_schema()
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_store_does_not_load_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    SqlStore.open(url, create=True).close()
+    script = (
+        "import sys\n"
+        "import battrace.cli\n"
+        "from battrace.store.sql import SqlStore\n"
+        f"SqlStore.open({url!r}).close()\n"
+        "print(sorted(m for m in ('alembic', 'mako') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == "[]"
