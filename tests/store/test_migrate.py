@@ -36,6 +36,10 @@ def test_the_revision_is_read_as_alembic_reads_it(store_url: str):
         assert migrate.current_revision(engine) == "0002" == _alembic_says(engine)
         with pytest.raises(SchemaError, match="store schema is 0002, this code needs 0003"):
             SqlStore(engine).check_schema()
+        with engine.begin() as conn:  # branches, which this code never makes
+            conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES ('0003')"))
+        with pytest.raises(SchemaError, match="several schema revisions"):
+            SqlStore(engine).check_schema()
     finally:
         engine.dispose()
 
