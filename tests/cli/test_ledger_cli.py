@@ -96,3 +96,30 @@ def test_a_store_that_was_never_initialised_says_how_to_fix_it(tmp_path):
     r = runner.invoke(app, ["trace", code(1), "--db", f"sqlite:///{tmp_path / 'none.db'}"])
     assert r.exit_code == 2
     assert "battrace init" in r.stderr
+
+
+@pytest.mark.slow
+def test_a_large_file_is_checked_ahead_by_default_and_not_when_told(db, tmp_path, monkeypatch):
+    """Over 4 MB on two cores the next batch is checked in a helper process unless
+    `--no-check-ahead` says otherwise; the results are the same either way."""
+    from battrace.services import ingest_ahead
+
+    started: list[int] = []
+    real_init = ingest_ahead.CheckAhead.__init__
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_ahead.CheckAhead, "__init__", spy)
+    monkeypatch.setattr(ingest_ahead, "worth_a_helper", lambda size: size >= 4 << 20)
+    evs = simple_lifecycles(4800)  # about 4.4 MB
+    f = write(tmp_path / "big.jsonl", evs)
+    assert f.stat().st_size >= 4 << 20
+    r = runner.invoke(app, ["ingest", str(f), "--db", db, "--json"])
+    assert r.exit_code == 0, r.output
+    assert started == [1]
+    assert json.loads(r.stdout)["accepted"] == len(evs)
+    r = runner.invoke(app, ["ingest", str(f), "--db", db, "--json", "--no-check-ahead"])
+    assert started == [1]  # no second helper
+    assert json.loads(r.stdout)["duplicates"] == len(evs)

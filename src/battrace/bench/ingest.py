@@ -393,7 +393,8 @@ def run(scale: str = "small") -> list[Figure]:
                 "MB",
                 "<= 300 MB",
                 mb <= 300,
-                f"file of {size_mb:,.0f} MB",
+                f"file of {size_mb:,.0f} MB; `battrace ingest` as it comes (the checking "
+                f"helper {'included' if helped else 'not started: small file or one core'})",
             )
         )
     return figures

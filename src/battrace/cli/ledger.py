@@ -74,10 +74,10 @@ def ingest(
         DEFAULT_BATCH, min=1, max=10_000, help="Events per transaction."
     ),
     check_ahead: bool = typer.Option(
-        False,
-        "--check-ahead",
-        help="Check the next batch in a helper process while one commits (files over 4 MB, "
-        "two cores or more): about 1.1-1.25x faster, about 100 MB more memory.",
+        True,
+        "--check-ahead/--no-check-ahead",
+        help="Check the next batch in a helper process while one commits, for files over "
+        "4 MB on two cores or more: about 1.3x faster; the helper holds about 80 MB.",
     ),
     as_json: bool = JsonOption,
 ) -> None:
