@@ -12,10 +12,9 @@ from battrace.services.batch import fewer_collections
 from battrace.services.ingest import EventResult, Ingestor
 from battrace.services.ingest_ahead import CheckAhead, worth_a_helper
 
-#: events per transaction. With the checking helper (the default for large files) two
-#: batches are held at once in each process: 2,000 keeps both processes together under
-#: 250 MB on a 1 M-event file and ran faster than 5,000 (28.9 against 30.8 s; without the
-#: helper the pipeline is one batch at a time anyway). docs/benchmarks.md
+#: events per transaction. With the checking helper (`battrace ingest`'s default for large
+#: files) each process holds two batches at once: 2,000 keeps both together under 250 MB on
+#: a 1 M-event file, and ran faster there than 5,000 (28.9 against 30.8 s; docs/benchmarks.md)
 DEFAULT_BATCH = 2000
 
 
@@ -68,7 +67,8 @@ def ingest_file(
 
     `ahead`: check the next batch in a helper process while this one commits (None: when the
     file is large and a second core is free; see `services.ingest_ahead`). The results are
-    the same either way; the helper costs about 100 MB of memory, so it is asked for.
+    the same either way; the helper holds about 80 MB. `battrace ingest` passes None unless
+    told `--no-check-ahead`.
     """
     if ahead is None:
         ahead = worth_a_helper(path.stat().st_size)
