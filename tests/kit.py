@@ -14,6 +14,7 @@ from typing import Any
 from battrace.identity import ProductType, build_battery_code, build_vin
 from battrace.services.ingest import EventResult, Ingestor
 from battrace.sim.build import at, event, produced, uscc
+from battrace.store.writer import Writer
 
 REGULATOR = uscc(1, kind="11")
 MAKER = uscc(2)
@@ -204,3 +205,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def spy_key_lookups(monkeypatch: Any) -> list[int]:
+    """How many keys each idempotency lookup (`Writer.existing`) asks for, from now on."""
+    asked: list[int] = []
+    real = Writer.existing
+
+    def spy(self: Writer, keys: Any) -> Any:
+        keys = list(keys)
+        asked.append(len(keys))
+        return real(self, keys)
+
+    monkeypatch.setattr(Writer, "existing", spy)
+    return asked

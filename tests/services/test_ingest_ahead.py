@@ -21,8 +21,7 @@ from battrace.services.ingest_file import ingest_file
 from battrace.sim.build import event
 from battrace.store.schema import batteries, events, findings
 from battrace.store.sql import SqlStore
-from battrace.store.writer import Writer
-from tests.kit import AUTOMAKER, MAKER, code, simple_lifecycles
+from tests.kit import AUTOMAKER, MAKER, code, simple_lifecycles, spy_key_lookups
 
 pytestmark = pytest.mark.slow
 
@@ -122,15 +121,7 @@ def test_checking_ahead_on_postgresql_gives_the_results_of_checking_in_process(
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     here = ingest(f"sqlite:///{tmp_path / 'here.db'}", path, ahead=False, batch_size=600)
-    looked_up: list[int] = []
-    real = Writer.existing
-
-    def spy(self, keys):  # type: ignore[no-untyped-def]
-        keys = list(keys)
-        looked_up.append(len(keys))
-        return real(self, keys)
-
-    monkeypatch.setattr(Writer, "existing", spy)
+    looked_up = spy_key_lookups(monkeypatch)
     there = ingest(pg_schema_url, path, ahead=True, batch_size=600)
     assert not caplog.records, "the helper was not used throughout"
     assert max(looked_up) > 500  # the second batch was decided again, its keys looked up

@@ -15,33 +15,18 @@ from battrace.domain.ingest_rules import IngestRules
 from battrace.domain.policy import Policy
 from battrace.services import ingest as ingest_module
 from battrace.services.ingest import Ingestor
-from battrace.store import writer as writer_module
 from battrace.store.schema import events, findings
 from battrace.store.sql import SqlStore
-from tests.kit import simple_lifecycles
+from tests.kit import simple_lifecycles, spy_key_lookups
 
 NOW = dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC)
-
-
-def _spy_lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many keys each idempotency lookup asks for, from now on."""
-    asked: list[int] = []
-    real = writer_module.Writer.existing
-
-    def spy(self: writer_module.Writer, keys):  # type: ignore[no-untyped-def]
-        keys = list(keys)
-        asked.append(len(keys))
-        return real(self, keys)
-
-    monkeypatch.setattr(writer_module.Writer, "existing", spy)
-    return asked
 
 
 @pytest.fixture
 def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The lookups made; batches of 10 or more go optimistic."""
     monkeypatch.setattr(ingest_module, "OPTIMISTIC_MIN", 10)
-    return _spy_lookups(monkeypatch)
+    return spy_key_lookups(monkeypatch)
 
 
 def _ingestor(store: SqlStore) -> Ingestor:
@@ -97,7 +82,7 @@ def test_stored_keys_among_new_events(store: SqlStore, lookups):
 
 
 def test_small_batches_look_their_keys_up_first(store: SqlStore, monkeypatch):
-    asked = _spy_lookups(monkeypatch)
+    asked = spy_key_lookups(monkeypatch)
     evs = simple_lifecycles(2)
     assert len(evs) < ingest_module.OPTIMISTIC_MIN
     _ingestor(store).ingest(evs)
