@@ -1,13 +1,15 @@
-"""Composition: the one place that builds stores, policies and services from settings."""
+"""Composition: the one place that builds stores, policies and services from settings.
+
+The ingest path (validation, rules, the ingestor) is imported by `make_ingestor` when it is
+first called: `battrace trace` and the other read commands open a store through this module
+and should not pay for loading what only ingest uses."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from battrace.compat import fast_enum_members
 from battrace.config import Settings
-from battrace.domain.calendar import WorkingCalendar
-from battrace.domain.events import ValidationContext
-from battrace.domain.ingest_rules import IngestRules
-from battrace.domain.policy import Policy
 from battrace.ledger.keys import (
     SIGNING_KEY_FILE,
     VERIFIER_KEY_FILE,
@@ -18,17 +20,26 @@ from battrace.ledger.keys import (
     load_signer,
     load_verifier,
 )
-from battrace.services.ingest import Clock, Ingestor, utc_now
 from battrace.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from battrace.domain.calendar import WorkingCalendar
+    from battrace.domain.policy import Policy
+    from battrace.services.clock import Clock
+    from battrace.services.ingest import Ingestor
 
 
 def load_policy(settings: Settings) -> Policy:
     """The policy in force (the deployment's file, or the packaged default)."""
+    from battrace.domain.policy import Policy
+
     return Policy.load(settings.policy_path) if settings.policy_path else Policy.default()
 
 
 def load_calendar(settings: Settings) -> WorkingCalendar:
     """The official working-day calendar, with a deployment's extra year files if any."""
+    from battrace.domain.calendar import WorkingCalendar
+
     cal = WorkingCalendar.default()
     return cal.with_file(settings.calendar_dir) if settings.calendar_dir else cal
 
@@ -67,10 +78,16 @@ def make_ingestor(
     store: SqlStore,
     *,
     trusted: bool = False,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
     policy: Policy | None = None,
 ) -> Ingestor:
-    """An ingestor with the code tables, policy, calendar and signing key of the settings."""
+    """An ingestor with the code tables, policy, calendar and signing key of the settings
+    (`clock`: the platform's, `services.ingest.utc_now`, unless given)."""
+    from battrace.domain.events import ValidationContext
+    from battrace.domain.ingest_rules import IngestRules
+    from battrace.services.clock import utc_now
+    from battrace.services.ingest import Ingestor
+
     fast_enum_members()  # the API opens its store itself; every ingest builds its ingestor here
     policy = policy or load_policy(settings)
     validation = ValidationContext(
@@ -80,7 +97,7 @@ def make_ingestor(
         store,
         validation=validation,
         rules=IngestRules(policy, load_calendar(settings)),
-        clock=clock,
+        clock=clock or utc_now,
         signer=signer(settings),
         origin=settings.log_origin,
     )

@@ -27,7 +27,8 @@ from battrace.domain.policy import Policy
 from battrace.errors import StoreError
 from battrace.ledger.keys import NoteVerifier
 from battrace.services import access, uploads
-from battrace.services.ingest import EventResult, Ingestor, utc_now
+from battrace.services.clock import utc_now
+from battrace.services.ingest import EventResult, Ingestor
 from battrace.store.engine import make_engine
 from battrace.store.sql import SqlStore
 

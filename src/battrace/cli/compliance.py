@@ -8,7 +8,6 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from battrace import bootstrap
 from battrace.cli._common import (
     DbOption,
     JsonOption,
@@ -18,8 +17,6 @@ from battrace.cli._common import (
     translated_errors,
 )
 from battrace.errors import InvalidInput
-from battrace.services.audit import audit as run_audit
-from battrace.services.audit import catalogue, list_findings
 
 #: findings a table shows unless asked for more (the JSON always has them all)
 SHOWN = 50
@@ -37,6 +34,9 @@ def audit(
     as_json: bool = JsonOption,
 ) -> None:
     """Run the audit rules (BT-021 … BT-025) over the whole store and update their findings."""
+    from battrace import bootstrap
+    from battrace.services.audit import audit as run_audit
+
     with translated_errors():
         s = settings(db)
         policy = bootstrap.load_policy(s)
@@ -86,6 +86,9 @@ def findings(
     as_json: bool = JsonOption,
 ) -> None:
     """List stored findings, ingest-time and audit, newest first."""
+    from battrace import bootstrap
+    from battrace.services.audit import list_findings
+
     with translated_errors():
         s = settings(db)
         store = bootstrap.open_store(s)
@@ -109,6 +112,8 @@ def findings(
 
 def rules(as_json: bool = JsonOption) -> None:
     """The rule catalogue: id, name, moment, outcome, severity and the provision enforced."""
+    from battrace.services.audit import catalogue
+
     rows = catalogue()
     if as_json:
         print_json(rows)

@@ -1,4 +1,6 @@
-"""`battrace demo`: a province's worth of batteries, end to end, in one command."""
+"""`battrace demo`: a province's worth of batteries, end to end, in one command.
+
+Services are imported inside the functions that use them (see `battrace.cli`)."""
 
 from __future__ import annotations
 
@@ -7,25 +9,20 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.panel import Panel
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from battrace import bootstrap
 from battrace.cli._common import console, translated_errors
 from battrace.config import Settings
 from battrace.domain.rules import RULES
-from battrace.services import apikeys
-from battrace.services.audit import audit
-from battrace.services.ingest import utc_now
-from battrace.services.ingest_file import ingest_file
-from battrace.services.summary import Summary, summarise
-from battrace.sim.params import DEFAULT_END, SimParams
-from battrace.sim.stream import run as simulate
-from battrace.store.schema import batteries, enterprises
-from battrace.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from battrace.services.summary import Summary
+    from battrace.store.sql import SqlStore
 
 
 def demo(
@@ -39,6 +36,9 @@ def demo(
 ) -> None:
     """Simulate a province, ingest it into embedded SQLite, sign the log, audit it, print what a
     regulator would want to see, and serve the dashboard and API."""
+    from battrace import bootstrap
+    from battrace.services.summary import summarise
+
     started = time.perf_counter()
     with translated_errors():
         settings = Settings(
@@ -74,6 +74,13 @@ def demo(
 
 
 def _build(settings: Settings, directory: Path, vehicles: int, seed: int) -> SqlStore:
+    from battrace import bootstrap
+    from battrace.services.audit import audit
+    from battrace.services.clock import utc_now
+    from battrace.services.ingest_file import ingest_file
+    from battrace.sim.params import DEFAULT_END, SimParams
+    from battrace.sim.stream import run as simulate
+
     directory.mkdir(parents=True, exist_ok=True)
     data = directory / "country.jsonl"
     params = SimParams(vehicles=vehicles, seed=seed)
@@ -126,6 +133,9 @@ def _progress(*, bytes_: bool = False) -> Progress:
 def _demo_keys(store: SqlStore, directory: Path) -> dict[str, str]:
     """A regulator key and an enterprise key to sign in with (written once, mode 0600)."""
     from sqlalchemy import select
+
+    from battrace.services import apikeys
+    from battrace.store.schema import batteries, enterprises
 
     path = directory / "demo-keys.txt"
     with store.engine.connect() as c:

@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from battrace import bootstrap
 from battrace.cli._common import (
     DbOption,
     JsonOption,
@@ -18,10 +17,7 @@ from battrace.cli._common import (
     settings,
     translated_errors,
 )
-from battrace.ledger.keys import init_key_dir, load_verifier
-from battrace.services import apikeys
-from battrace.services.apikeys import KeyRole
-from battrace.services.ingest import utc_now
+from battrace.services.key_roles import KeyRole
 
 app = typer.Typer(
     help="The log's checkpoint signing key (init, public) and API keys (issue, revoke, list)."
@@ -46,6 +42,8 @@ def init(
     ),
 ) -> None:
     """Create signing.key (private, 0600) and verifier.pub (publish it) in a new key directory."""
+    from battrace.ledger.keys import init_key_dir
+
     with translated_errors():
         s = settings()
         keys = init_key_dir(directory or s.key_dir, name or s.log_origin)
@@ -57,6 +55,8 @@ def init(
 @app.command("public")
 def public(directory: Path | None = DirOption) -> None:
     """Print the verifier key that anyone uses to check checkpoints and proofs."""
+    from battrace.ledger.keys import load_verifier
+
     with translated_errors():
         verifier = load_verifier(directory or settings().key_dir)
     console.print(verifier.text, soft_wrap=True, markup=False)
@@ -80,6 +80,10 @@ def issue(
     The enterprise must be registered in the store; a regulator key for an unregistered USCC
     is issued only on an empty store, to bootstrap it.
     """
+    from battrace import bootstrap
+    from battrace.services import apikeys
+    from battrace.services.clock import utc_now
+
     with translated_errors():
         store = bootstrap.open_store(settings(db))
         try:
@@ -103,6 +107,10 @@ def revoke(
     as_json: bool = JsonOption,
 ) -> None:
     """Revoke an API key: it stops working at once."""
+    from battrace import bootstrap
+    from battrace.services import apikeys
+    from battrace.services.clock import utc_now
+
     with translated_errors():
         store = bootstrap.open_store(settings(db))
         try:
@@ -122,6 +130,9 @@ def list_keys(
     as_json: bool = JsonOption,
 ) -> None:
     """List API keys (never their secrets)."""
+    from battrace import bootstrap
+    from battrace.services import apikeys
+
     with translated_errors():
         store = bootstrap.open_store(settings(db))
         try:

@@ -1,4 +1,6 @@
-"""`battrace init | ingest | trace | vehicle`: the lifecycle ledger from the terminal."""
+"""`battrace init | ingest | trace | vehicle`: the lifecycle ledger from the terminal.
+
+Services are imported inside the commands that use them (see `battrace.cli`)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
@@ -20,7 +22,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from battrace import bootstrap
 from battrace.cli._common import (
     DbOption,
     JsonOption,
@@ -30,14 +31,12 @@ from battrace.cli._common import (
     settings,
     translated_errors,
 )
+from battrace.config import DEFAULT_BATCH
 from battrace.errors import InvalidInput
-from battrace.services import log as log_service
-from battrace.services.ingest import EventResult
-from battrace.services.ingest_file import DEFAULT_BATCH, Tally, ingest_file
-from battrace.services.rebuild import rebuild as rebuild_projections
-from battrace.services.trace import trace as trace_code
-from battrace.services.trace import vehicle_view
-from battrace.store import migrate
+
+if TYPE_CHECKING:
+    from battrace.services.ingest import EventResult
+    from battrace.services.ingest_file import Tally
 
 #: `ingest --json` lists every rejected and duplicate event, and accepted ones up to this many
 ACCEPTED_RESULTS_LIMIT = 1000
@@ -48,6 +47,9 @@ SETTLE_AFTER = 100_000
 
 def init(db: str | None = DbOption) -> None:
     """Create the store, or migrate it to this version's schema."""
+    from battrace import bootstrap
+    from battrace.store import migrate
+
     with translated_errors():
         s = settings(db)
         store = bootstrap.open_store(s, create=True)
@@ -88,6 +90,9 @@ def ingest(
     PostgreSQL, a file that added 100,000 events or more is followed by VACUUM (ANALYZE) of
     the tables reads use, so the first reads after a bulk load are not slow.
     """
+    from battrace import bootstrap
+    from battrace.services.ingest_file import Tally, ingest_file
+
     with translated_errors():
         s = settings(db)
         store = bootstrap.open_store(s)
@@ -211,6 +216,10 @@ def trace(
     as_json: bool = JsonOption,
 ) -> None:
     """A code's state, holder, vehicle, links and full history in event-time order."""
+    from battrace import bootstrap
+    from battrace.services import log as log_service
+    from battrace.services.trace import trace as trace_code
+
     with translated_errors():
         day = _day(as_of)
         s = settings(db)
@@ -255,6 +264,9 @@ def vehicle(
     as_json: bool = JsonOption,
 ) -> None:
     """The packs a vehicle has carried, in order."""
+    from battrace import bootstrap
+    from battrace.services.trace import vehicle_view
+
     with translated_errors():
         s = settings(db)
         store = bootstrap.open_store(s)
@@ -289,6 +301,9 @@ def _day(text: str | None) -> dt.date | None:
 
 def rebuild(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """Recompute every projection (states, vehicles, registry) from the log alone."""
+    from battrace import bootstrap
+    from battrace.services.rebuild import rebuild as rebuild_projections
+
     with translated_errors():
         s = settings(db)
         store = bootstrap.open_store(s)

@@ -1,4 +1,6 @@
-"""`battrace checkpoint | verify | proof | receipt`: the tamper-evident log from the terminal."""
+"""`battrace checkpoint | verify | proof | receipt`: the tamper-evident log from the terminal.
+
+Services are imported inside the commands that use them (see `battrace.cli`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import orjson
 import typer
 from rich.table import Table
 
-from battrace import bootstrap
 from battrace.cli._common import (
     DbOption,
     JsonOption,
@@ -19,14 +20,16 @@ from battrace.cli._common import (
     translated_errors,
 )
 from battrace.errors import SigningKeyError
-from battrace.services import log as log_service
-from battrace.services.ingest import utc_now
 
 proof_app = typer.Typer(help="Inclusion and consistency proofs from the store.")
 
 
 def checkpoint(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """Sign and store the current tree head (C2SP tlog-checkpoint)."""
+    from battrace import bootstrap
+    from battrace.services import log as log_service
+    from battrace.services.clock import utc_now
+
     with translated_errors():
         s = settings(db)
         signer = bootstrap.signer(s)
@@ -51,6 +54,9 @@ def verify(
 ) -> None:
     """Recompute the whole log from the stored events and check every checkpoint; exit 1 on
     any failure, naming the first bad leaf with the expected and actual hash."""
+    from battrace import bootstrap
+    from battrace.services import log as log_service
+
     with translated_errors():
         s = settings(db)
         verifier = bootstrap.verifier(s, key)
@@ -91,6 +97,9 @@ def inclusion(
     db: str | None = DbOption,
 ) -> None:
     """Print an inclusion proof (JSON, hashes in hex)."""
+    from battrace import bootstrap
+    from battrace.services import log as log_service
+
     with translated_errors():
         store = bootstrap.open_store(settings(db))
         cp = (
@@ -118,6 +127,9 @@ def consistency(
     db: str | None = DbOption,
 ) -> None:
     """Print a consistency proof between two tree sizes (JSON, hashes in hex)."""
+    from battrace import bootstrap
+    from battrace.services import log as log_service
+
     with translated_errors():
         store = bootstrap.open_store(settings(db))
         proof = log_service.consistency(store, old, new)
@@ -132,6 +144,9 @@ def receipt(
     db: str | None = DbOption,
 ) -> None:
     """A receipt (leaf, checkpoint, inclusion proof) for a stored event."""
+    from battrace import bootstrap
+    from battrace.services import log as log_service
+
     with translated_errors():
         store = bootstrap.open_store(settings(db))
         doc = log_service.receipt(store, reporter, event_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -12,8 +12,9 @@ from rich.table import Table
 
 from battrace.cli._common import JsonOption, console, print_json, translated_errors
 from battrace.errors import InvalidInput
-from battrace.ledger.documents import VerificationReport, verify_document
-from battrace.ledger.keys import load_verifier
+
+if TYPE_CHECKING:
+    from battrace.ledger.documents import VerificationReport
 
 
 def verify_proof(
@@ -29,6 +30,9 @@ def verify_proof(
     as_json: bool = JsonOption,
 ) -> None:
     """Verify signature, event hashes, inclusion and consistency; exit 0 only if all pass."""
+    from battrace.ledger.documents import verify_document
+    from battrace.ledger.keys import load_verifier
+
     with translated_errors():
         verifier = load_verifier(key)
         document = _read_json(file)

@@ -1,9 +1,13 @@
-"""`battrace simulate`: a synthetic national event stream with ground truth, and its check."""
+"""`battrace simulate`: a synthetic national event stream with ground truth, and its check.
+
+The generator and the checker are imported by the functions that use them (see
+`battrace.cli`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,10 +23,11 @@ from battrace.cli._common import (
     translated_errors,
 )
 from battrace.errors import InvalidInput
-from battrace.sim.check import AUDIT_RULES, QualityReport
-from battrace.sim.check import check as check_quality
 from battrace.sim.params import DEFAULT_END, SimParams, parse_years
-from battrace.sim.stream import SimResult, run
+
+if TYPE_CHECKING:
+    from battrace.sim.check import QualityReport
+    from battrace.sim.stream import SimResult
 
 
 def simulate(
@@ -88,6 +93,8 @@ def simulate(
 
 
 def _generate(params: SimParams, out: Path, labels: Path, *, quiet: bool) -> SimResult:
+    from battrace.sim.stream import run
+
     with Progress(
         TextColumn("[bold]{task.description}[/]"),
         BarColumn(),
@@ -111,6 +118,8 @@ def _generate(params: SimParams, out: Path, labels: Path, *, quiet: bool) -> Sim
 def _check(
     events: Path, labels: Path, db: str | None, as_of: dt.date, *, quiet: bool
 ) -> QualityReport:
+    from battrace.sim.check import check as check_quality
+
     if db:
         url = settings(db).database_url
     else:
@@ -166,6 +175,8 @@ def _pct(x: float | None) -> str:
 
 
 def _print_report(q: QualityReport) -> None:
+    from battrace.sim.check import AUDIT_RULES
+
     console.print(
         f"check as of {q.as_of}: {q.accepted:,} accepted · {q.rejected:,} rejected · {q.audit}"
     )

@@ -37,7 +37,8 @@ from battrace.errors import AccessDenied, NotFound
 from battrace.identity import CodeTables, InvalidCode, parse_battery_code
 from battrace.services import apikeys, audit, registry_view, uploads
 from battrace.services import log as log_service
-from battrace.services.apikeys import ApiKey, IssuedKey, KeyRole
+from battrace.services.apikeys import ApiKey, IssuedKey
+from battrace.services.key_roles import KeyRole
 from battrace.services.trace import Trace, history_entry, trace, vehicle_view
 from battrace.store.sql import SqlStore
 

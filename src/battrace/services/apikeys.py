@@ -23,7 +23,6 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -34,19 +33,13 @@ from battrace.domain.events import to_us
 from battrace.errors import InvalidInput, NotFound
 from battrace.identity import is_uscc
 from battrace.services.common import rfc3339
+from battrace.services.key_roles import KeyRole
 from battrace.store.schema import api_keys, enterprises
 from battrace.store.sql import SqlStore
 
 TOKEN_PREFIX = "btk"
 _TOKEN = re.compile(r"btk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 _KEY_ID = re.compile(r"(?:btk_)?([0-9a-f]{1,12})")
-
-
-class KeyRole(StrEnum):
-    """What a key may do: report and read as its enterprise, or everything a regulator may."""
-
-    ENTERPRISE = "enterprise"
-    REGULATOR = "regulator"
 
 
 @dataclass(frozen=True, slots=True)

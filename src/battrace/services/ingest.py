@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +40,7 @@ from battrace.services.batch import (
     parse_line,
     recorded_us_of,
 )
+from battrace.services.clock import Clock, utc_now
 from battrace.services.common import registry_from, revive, rfc3339
 from battrace.services.corrections import correct
 from battrace.store.rows import StoredEvent
@@ -48,16 +49,12 @@ from battrace.store.writer import Head, Writer, is_key_conflict
 
 __all__ = [
     "GC_YOUNG_THRESHOLD",
-    "Clock",
     "EventResult",
     "Ingestor",
     "check_batch",
     "event_leaf",
     "fewer_collections",
-    "utc_now",
 ]
-
-Clock = Callable[[], dt.datetime]
 
 #: A batch of at least this many events is decided without first asking the store which of
 #: its idempotency keys it holds (one index probe per event). A stored key still cannot pass:
@@ -69,11 +66,6 @@ OPTIMISTIC_MIN = 500
 
 class _StoredKey(Exception):
     """A batch decided without the idempotency lookup holds a key the store already has."""
-
-
-def utc_now() -> dt.datetime:
-    """The platform's clock (the one place ingest reads the time; tests pass their own)."""
-    return dt.datetime.now(dt.UTC)
 
 
 class Ingestor:

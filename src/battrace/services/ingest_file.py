@@ -8,14 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from battrace.config import DEFAULT_BATCH
 from battrace.services.batch import fewer_collections
 from battrace.services.ingest import EventResult, Ingestor
 from battrace.services.ingest_ahead import CheckAhead, worth_a_helper
 
-#: events per transaction. With the checking helper (`battrace ingest`'s default for large
-#: files) each process holds two batches at once: 2,000 keeps both together under 250 MB on
-#: a 1 M-event file, and ran faster there than 5,000 (28.9 against 30.8 s; docs/benchmarks.md)
-DEFAULT_BATCH = 2000
+__all__ = ["DEFAULT_BATCH", "Tally", "batches", "ingest_file"]
 
 
 @dataclass
