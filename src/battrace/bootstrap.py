@@ -24,6 +24,7 @@ from battrace.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from battrace.domain.calendar import WorkingCalendar
+    from battrace.domain.events import ValidationContext
     from battrace.domain.policy import Policy
     from battrace.services.clock import Clock
     from battrace.services.ingest import Ingestor
@@ -73,6 +74,21 @@ def ensure_keys(settings: Settings) -> KeyDir | None:
     return init_key_dir(settings.key_dir, settings.log_origin)
 
 
+def validation_context(
+    settings: Settings, *, trusted: bool = False, policy: Policy | None = None
+) -> ValidationContext:
+    """What checking an event needs from the deployment: its code tables and the applications
+    its policy allows. Whatever reads stored events back (`trace --as-of`, `rebuild`) needs the
+    same as ingest did: with the packaged defaults instead, a code decoded by the deployment's
+    own tables may not decode at all."""
+    from battrace.domain.events import ValidationContext
+
+    policy = policy or load_policy(settings)
+    return ValidationContext(
+        tables=settings.code_tables, applications=policy.applications, trusted=trusted
+    )
+
+
 def make_ingestor(
     settings: Settings,
     store: SqlStore,
@@ -83,19 +99,15 @@ def make_ingestor(
 ) -> Ingestor:
     """An ingestor with the code tables, policy, calendar and signing key of the settings
     (`clock`: the platform's, `services.ingest.utc_now`, unless given)."""
-    from battrace.domain.events import ValidationContext
     from battrace.domain.ingest_rules import IngestRules
     from battrace.services.clock import utc_now
     from battrace.services.ingest import Ingestor
 
     fast_enum_members()  # the API opens its store itself; every ingest builds its ingestor here
     policy = policy or load_policy(settings)
-    validation = ValidationContext(
-        tables=settings.code_tables, applications=policy.applications, trusted=trusted
-    )
     return Ingestor(
         store,
-        validation=validation,
+        validation=validation_context(settings, trusted=trusted, policy=policy),
         rules=IngestRules(policy, load_calendar(settings)),
         clock=clock or utc_now,
         signer=signer(settings),

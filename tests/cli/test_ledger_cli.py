@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from battrace.cli import app
-from battrace.identity import build_vin
+from battrace.identity import CodeTables, build_vin, parse_battery_code
 from tests.kit import AUTOMAKER, VIN1, code, simple_lifecycles
 
 runner = CliRunner()
@@ -96,6 +96,7 @@ def test_a_store_that_was_never_initialised_says_how_to_fix_it(tmp_path):
     r = runner.invoke(app, ["trace", code(1), "--db", f"sqlite:///{tmp_path / 'none.db'}"])
     assert r.exit_code == 2
     assert "battrace init" in r.stderr
+    assert not (tmp_path / "none.db").exists()  # a read leaves no empty store behind
 
 
 @pytest.mark.slow
@@ -124,3 +125,54 @@ def test_a_large_file_is_checked_ahead_by_default_and_not_when_told(db, tmp_path
     r = runner.invoke(app, ["ingest", str(f), "--db", db, "--json", "--no-check-ahead"])
     assert started == [1]  # no second helper
     assert json.loads(r.stdout)["duplicates"] == len(evs)
+
+
+def test_a_mistyped_code_or_vin_is_told_why_it_matches_nothing(db, tmp_path):
+    write(tmp_path / "e.jsonl", simple_lifecycles(1))
+    runner.invoke(app, ["ingest", str(tmp_path / "e.jsonl"), "--db", db])
+    pack = code(1, made=dt.date(2025, 1, 2))
+    r = runner.invoke(app, ["trace", pack.lower(), "--db", db])
+    assert r.exit_code == 2
+    said = " ".join(r.stderr.split())  # the console wraps long lines
+    assert "not a valid GB/T 34014 code" in said and "upper case" in said
+    vin = build_vin("LSVBB21800000000")
+    typo = vin[:8] + ("1" if vin[8] != "1" else "2") + vin[9:]  # a wrong check digit
+    r = runner.invoke(app, ["vehicle", typo, "--db", db])
+    assert r.exit_code == 2
+    said = " ".join(r.stderr.split())
+    assert "not a valid VIN" in said and "check digit" in said
+    # a valid code that no event names is only not found
+    r = runner.invoke(app, ["trace", code(2, made=dt.date(2025, 1, 2)), "--db", db])
+    assert r.exit_code == 2
+    said = " ".join(r.stderr.split())
+    assert "no event names" in said and "not a valid" not in said
+
+
+def test_the_deployment_code_tables_read_the_log_back(tmp_path, monkeypatch):
+    """`trace --as-of` and `rebuild` decode stored events with the deployment's own code tables
+    (BATTRACE_CODE_TABLES), as ingest did: with the packaged ones, a code whose date letters
+    mean another year under them no longer validates."""
+    monkeypatch.chdir(tmp_path)
+    tables_file = tmp_path / "tables.toml"
+    tables_file.write_text("name = 'older plants'\n[date]\nyear_base = 2000\n")
+    monkeypatch.setenv("BATTRACE_CODE_TABLES", str(tables_file))
+    theirs = CodeTables.load(tables_file)
+    made = dt.date(2015, 3, 2)
+    ours = code(1, made=made)  # date letters written with the packaged tables
+    pack = ours[:14] + theirs.encode_date(made) + ours[17:]
+    assert parse_battery_code(pack, tables=theirs).production_date == made
+    assert parse_battery_code(pack).production_date.year == 2025  # after the events
+    evs = [
+        e | ({"battery": pack} if e.get("battery") == ours else {})
+        for e in simple_lifecycles(1, start=made.isoformat())
+    ]
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    assert runner.invoke(app, ["init", "--db", url]).exit_code == 0
+    r = runner.invoke(app, ["ingest", str(write(tmp_path / "e.jsonl", evs)), "--db", url])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["trace", pack, "--as-of", "2015-03-02", "--db", url, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["state"] == "in_vehicle"
+    r = runner.invoke(app, ["rebuild", "--db", url, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["batteries"] == 1

@@ -19,6 +19,8 @@ from tests.kit import (
     VIN1,
     VIN2,
     code,
+    registry_events,
+    simple_lifecycles,
 )
 
 
@@ -125,3 +127,19 @@ def test_the_statistics_migration_fills_the_table_as_ingest_keeps_it(world, stor
     upgrade(store.engine)
     with store.engine.connect() as c:
         assert sorted(c.execute(sa.select(event_stats)).all()) == kept
+
+
+def test_a_back_fill_older_than_the_registry_rebuilds_as_it_was_ingested(world, store):
+    """The registry is the one ingest decided with: its facts in log order, whatever their
+    event time. A platform that registers its enterprises today and then back-fills their
+    history of 2019 accepts that history; a rebuild folding the registry facts by their event
+    time among the 2019 events judged all of it "not a registered enterprise" and dropped it
+    from the projections."""
+    history = simple_lifecycles(2, start="2019-03-01")[len(registry_events()) :]
+    assert all(e["time"] < "2025" for e in history)  # the registry facts are of 2025-01-02
+    world.ok(*history)
+    before = snapshot(store)
+    assert len(before["batteries"]) == 2
+    report = rebuild(store)
+    assert report.misfits == []
+    assert snapshot(store) == before

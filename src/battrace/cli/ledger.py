@@ -224,7 +224,7 @@ def trace(
         day = _day(as_of)
         s = settings(db)
         store = bootstrap.open_store(s)
-        view = trace_code(store, code, as_of=day)
+        view = trace_code(store, code, as_of=day, validation=bootstrap.validation_context(s))
         if bundle is not None:
             doc = log_service.bundle(store, code)
             bundle.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
@@ -308,7 +308,7 @@ def rebuild(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
         s = settings(db)
         store = bootstrap.open_store(s)
         with console.status("folding the log …"):
-            report = rebuild_projections(store)
+            report = rebuild_projections(store, validation=bootstrap.validation_context(s))
         store.close()
     if as_json:
         print_json(report.as_dict())

@@ -1,9 +1,14 @@
 """Rebuild every projection from the log alone: events are the single source of truth.
 
 Folds all events that still count in event-time order (ties by log position) through the same
-`decide` that ingest uses, then rewrites the projection tables. Used to recover from a lost or
-suspect projection, after a schema change, and by the tests to prove that the incremental
-projection (including late arrivals and corrections) equals a fold from scratch.
+`decide` that ingest uses, then rewrites the projection tables. The registry they are decided
+with is the one ingest keeps: its facts in log order, whatever their event time (the same
+registry `trace --as-of` and ingest's refold of a late event use) — a back-fill of 2019 sent
+after its enterprises were registered in 2026 fits it, and must fit the rebuild too.
+
+Used to recover from a lost or suspect projection, after a schema change, and by the tests to
+prove that the incremental projection (including late arrivals and corrections) equals a fold
+from scratch.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from battrace.domain.lifecycle import Battery, Vehicle, parts_of, vin_of
 from battrace.domain.registry import Registry
 from battrace.domain.vocab import EventType
 from battrace.services.batch import count_event
-from battrace.services.common import revive
+from battrace.services.common import registry_from, revive
 from battrace.store.rows import STORED_EVENT_COLUMNS, stored_event
 from battrace.store.schema import events, withdrawals
 from battrace.store.sql import SqlStore
@@ -62,7 +67,7 @@ def fold_log(
     batteries: dict[str, Battery] = {}
     vehicles: dict[str, Vehicle] = {}
     stats: dict[tuple[int, str], list[int]] = {}
-    registry = Registry()
+    registry = registry_from(store.registry_events(), validation)
     report = RebuildReport()
     with store.engine.connect() as conn:
         for row in conn.execution_options(yield_per=10_000).execute(q):
@@ -70,8 +75,8 @@ def fold_log(
             ev = revive(stored, validation)
             count_event(stats, ev)
             report.events += 1
-            if ev.type is EventType.CORRECTION:
-                continue
+            if ev.type is EventType.CORRECTION or ev.type.is_registry:
+                continue  # the registry is folded already (above)
             before = {c: batteries.get(c) for c, _ in parts_of(ev)}
             vin = vin_of(ev)
             v_before = vehicles.get(vin) if vin else None

@@ -12,6 +12,7 @@ from battrace.domain.decide import fold_code
 from battrace.domain.events import ValidationContext
 from battrace.domain.lifecycle import Battery, Vehicle
 from battrace.errors import NotFound
+from battrace.identity import DEFAULT_TABLES, CodeError, battery_code_errors, vin_errors
 from battrace.services.common import end_of_day_us, registry_from, revive, rfc3339
 from battrace.store.rows import StoredEvent
 from battrace.store.sql import SqlStore
@@ -73,11 +74,25 @@ def trace(
     if as_of is None:  # the hot path: one statement (history, state and links)
         rows, battery, components, inputs = store.code_view(code)
         if not rows:
-            raise NotFound(f"no event names {code}")
+            raise NotFound(f"no event names {code}{_misread(code, validation)}")
         history = [history_entry(s, w) for s, w in rows]
         return Trace(code, battery, components, inputs, history)
     with store.session():
         return _trace_as_of(store, code, as_of=as_of, validation=validation)
+
+
+def _misread(code: str, validation: ValidationContext | None) -> str:
+    """Why a code no event names may be mistyped (checked only once nothing was found: an
+    invalid code can never be stored, so saying why beats a bare "not found")."""
+    tables = validation.tables if validation is not None else DEFAULT_TABLES
+    return _why_not(battery_code_errors(code, tables=tables), "GB/T 34014 code")
+
+
+def _why_not(errors: list[CodeError], what: str) -> str:
+    if not errors:
+        return ""
+    detail = "; ".join(f"position {e.position}: {e.message}" for e in errors)
+    return f", and it is not a valid {what} ({detail})"
 
 
 def _trace_as_of(
@@ -90,7 +105,7 @@ def _trace_as_of(
     cutoff = end_of_day_us(as_of)
     rows = [(s, w) for s, w in store.history(code=code) if s.time_us <= cutoff]
     if not rows:
-        raise NotFound(f"no event names {code} by {as_of}")
+        raise NotFound(f"no event names {code} by {as_of}{_misread(code, validation)}")
     history = [history_entry(s, w) for s, w in rows]
     registry = registry_from(store.registry_events(), validation)
     current = store.battery(code)
@@ -150,13 +165,11 @@ class VehicleView:
         }
 
 
-def vehicle_view(
-    store: SqlStore, vin: str, *, validation: ValidationContext | None = None
-) -> VehicleView:
+def vehicle_view(store: SqlStore, vin: str) -> VehicleView:
     """The vehicle and its packs in the order they were bound (from its events)."""
     rows = store.history(vin=vin)
     if not rows:
-        raise NotFound(f"no event names vehicle {vin}")
+        raise NotFound(f"no event names vehicle {vin}{_why_not(vin_errors(vin), 'VIN')}")
     stints: list[dict[str, Any]] = []
     open_: dict[str, dict[str, Any]] = {}
     for stored, withdrawn in rows:

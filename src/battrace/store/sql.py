@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, func, select, union
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql.elements import BindParameter
 
@@ -70,6 +70,10 @@ class SqlStore:
     def open(cls, url: str, *, create: bool = False) -> SqlStore:
         """Open the store at `url`; with `create`, create or migrate it first."""
         store = cls(make_engine(url))
+        if not create and _absent_file(store.engine.url):
+            # SQLite would create an empty file on connecting: a read must leave nothing behind
+            store.close()
+            raise store._not_a_store()
         try:
             if create:
                 migrate.upgrade(store.engine)
@@ -84,14 +88,17 @@ class SqlStore:
         have = migrate.current_revision(self.engine)
         want = migrate.SCHEMA_HEAD
         if have is None:
-            raise SchemaError(
-                f"{self.engine.url.render_as_string(hide_password=True)} is not a battrace "
-                "store yet: run `battrace init`"
-            )
+            raise self._not_a_store()
         if have != want:
             raise SchemaError(
                 f"store schema is {have}, this code needs {want}: run `battrace init`"
             )
+
+    def _not_a_store(self) -> SchemaError:
+        return SchemaError(
+            f"{self.engine.url.render_as_string(hide_password=True)} is not a battrace "
+            "store yet: run `battrace init`"
+        )
 
     def close(self) -> None:
         """Release connections."""
@@ -422,3 +429,11 @@ def _history_query(by: str) -> Select[Any]:
     else:
         q = select(*cols, withdrawals.c.correction_seq).where(events.c.vin == key)
     return q.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
+
+
+def _absent_file(url: URL) -> bool:
+    """True for a SQLite store whose file does not exist (in-memory and URI names excluded)."""
+    db = url.database
+    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return False
+    return not Path(db).exists()
