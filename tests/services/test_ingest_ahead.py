@@ -131,6 +131,24 @@ def test_checking_ahead_on_postgresql_gives_the_results_of_checking_in_process(
     assert sum(r["status"] == "duplicate" for _, r in there[1]) >= 3
 
 
+@pytest.mark.parametrize("ahead", [False, True], ids=["in-process", "ahead"])
+def test_byte_order_marks_from_windows_editors_are_skipped(tmp_path, ahead, caplog):
+    """A file saved by Notepad starts with a UTF-8 byte order mark; two such files joined by
+    `cat` carry another at the start of a line. Both are skipped, not refused as bad JSON."""
+    bom = b"\xef\xbb\xbf"
+    evs = simple_lifecycles(20)
+    first, second = evs[:53], evs[53:]  # a lifecycle cut across the two files
+    path = tmp_path / "joined.jsonl"
+    path.write_bytes(
+        b"".join(
+            bom + b"\r\n".join(orjson.dumps(e) for e in part) + b"\r\n" for part in (first, second)
+        )
+    )
+    tally, seen, _rows, _root = ingest(f"sqlite:///{tmp_path / 'b.db'}", path, ahead=ahead)
+    assert not caplog.records, "the helper was used throughout"
+    assert (tally.accepted, tally.rejected) == (len(evs), 0), [r for _, r in seen][:1]
+
+
 def test_a_file_without_a_final_newline_and_with_blank_runs_is_cut_the_same_way(tmp_path):
     lines = [orjson.dumps(e) for e in simple_lifecycles(40)]
     body = b"\n\n".join(lines[:50]) + b"\n \n\t\n" + b"\n".join(lines[50:])  # no final newline

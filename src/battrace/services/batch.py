@@ -112,11 +112,20 @@ class BadJson:
         self.message = message
 
 
+#: the UTF-8 byte order mark that Windows editors (Notepad, Excel's "CSV UTF-8") write at the
+#: start of a file, and that `cat` of such files leaves at the start of a line
+BOM = b"\xef\xbb\xbf"
+
+
 def parse_line(line: bytes) -> Any:
-    """Decode one JSONL line; a `BadJson` when it is not JSON."""
+    """Decode one JSONL line; a `BadJson` when it is not JSON. A byte order mark before the
+    JSON is skipped (RFC 8259 lets a parser ignore it; orjson refuses it), looked for only
+    when decoding failed."""
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError as exc:
+        if line.startswith(BOM):
+            return parse_line(line[len(BOM) :])
         return BadJson(str(exc))
 
 

@@ -30,8 +30,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
-import orjson
-
 from battrace.compat import fast_enum_members
 from battrace.domain.event_model import iso_moment
 from battrace.domain.events import Event, Reason, ValidationContext, from_us, to_us
@@ -264,11 +262,10 @@ class CheckAhead:
             return raws, check_batch(self.validation, raws, now), now
         raws = []
         checked: list[Event | list[Reason]] = []
-        loads = orjson.loads
         validation = self.validation
         for line, a in zip(lines, answer, strict=True):
             if isinstance(a, tuple):
-                raw = loads(line)
+                raw = parse_line(line)  # as the helper decoded it (a BOM skipped)
                 raws.append(raw)
                 checked.append(rebuild(raw, a, validation))
             else:
