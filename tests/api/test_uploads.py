@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from battrace.services.uploads import bounded_batches
+from battrace.services.ingest_file import batches
 from battrace.sim.build import at, event, produced
 from tests import kit
 from tests.api.conftest import Api, make_api
@@ -131,7 +131,7 @@ def test_an_upload_over_the_configured_limit_is_refused(store: Any, tmp_path: Pa
 
 def test_an_over_long_line_is_rejected_unread_and_the_rest_goes_on() -> None:
     data = b'{"a": 1}\n' + b"x" * 50 + b"\n\n" + b'{"b": 2}'
-    [(chunk, read)] = list(bounded_batches(io.BytesIO(data), 10, max_line=20))
+    [(chunk, read)] = list(batches(io.BytesIO(data), 10, max_line=20))
     assert chunk == [(1, b'{"a": 1}\n'), (2, None), (4, b'{"b": 2}')]
     assert read == len(data)
 

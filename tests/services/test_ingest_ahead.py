@@ -304,3 +304,47 @@ def test_the_helper_does_not_load_the_store():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("ahead", [False, True], ids=["in-process", "ahead"])
+def test_an_over_long_line_is_rejected_unread_and_memory_stays_bounded(tmp_path, ahead, caplog):
+    """A line longer than MAX_LINE (a file with no newline at all, a binary pasted in) is not
+    read into memory: it is rejected as such and the lines around it go on, with or without
+    the helper (which is not given the batch that holds it: it would read the whole range)."""
+    import tracemalloc
+
+    from battrace.services.batch import MAX_LINE
+
+    evs = simple_lifecycles(30)
+    lines = [orjson.dumps(e) for e in evs]
+    lines.insert(70, b"x" * (24 * MAX_LINE))  # 24 MiB without a newline
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    tracemalloc.start()
+    try:
+        tally, seen, _rows, _root = ingest(f"sqlite:///{tmp_path / 'b.db'}", path, ahead=ahead)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not caplog.records, "the helper was used throughout"
+    assert (tally.accepted, tally.rejected) == (len(evs), 1)
+    [(line, bad)] = [(n, r) for n, r in seen if r["status"] == "rejected"]
+    assert line == 71
+    assert bad["reasons"] == [
+        {
+            "field": "(line)",
+            "rule": None,
+            "message": f"line longer than {MAX_LINE:,} bytes: not read",
+        }
+    ]
+    assert peak < 14 * MAX_LINE  # the line is 24 MiB; the ingest itself, ~9 MiB here
+
+
+def test_a_batch_is_cut_early_when_its_lines_hold_too_many_bytes():
+    import io
+
+    from battrace.services.ingest_file import batches
+
+    data = b"".join(b"%d" % i + b"." * 98 + b"\n" for i in range(10))  # 10 lines of 101 bytes
+    cut = [[n for n, _ in chunk] for chunk, _ in batches(io.BytesIO(data), 8, max_bytes=350)]
+    assert cut == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]

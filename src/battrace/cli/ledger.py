@@ -85,6 +85,9 @@ def ingest(
 ) -> None:
     """Ingest a JSONL file of any size; exit 0 when nothing was rejected, 1 otherwise.
 
+    The file is read a batch at a time: a line longer than 1 MiB is rejected unread, so memory
+    stays bounded whatever the file holds; a byte order mark before a line is skipped.
+
     With --json, `results` lists every rejected and duplicate event and the first 1000
     accepted ones; `accepted_results_omitted` counts the accepted ones left out. On
     PostgreSQL, a file that added 100,000 events or more is followed by VACUUM (ANALYZE) of

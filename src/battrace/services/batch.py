@@ -112,6 +112,18 @@ class BadJson:
         self.message = message
 
 
+#: a longer line is rejected unread (an event is a few kilobytes): memory stays bounded
+MAX_LINE = 1 << 20
+
+
+class Unread:
+    """A line longer than `MAX_LINE`, skipped without reading it (kept so its result says so)."""
+
+
+#: why such a line is rejected
+UNREAD = Reason("(line)", None, f"line longer than {MAX_LINE:,} bytes: not read")
+
+
 #: the UTF-8 byte order mark that Windows editors (Notepad, Excel's "CSV UTF-8") write at the
 #: start of a file, and that `cat` of such files leaves at the start of a line
 BOM = b"\xef\xbb\xbf"
@@ -127,6 +139,11 @@ def parse_line(line: bytes) -> Any:
         if line.startswith(BOM):
             return parse_line(line[len(BOM) :])
         return BadJson(str(exc))
+
+
+def decode_line(line: bytes | None) -> Any:
+    """`parse_line`, or `Unread` for a line the reader skipped (None: longer than `MAX_LINE`)."""
+    return Unread() if line is None else parse_line(line)
 
 
 def ident(raw: Any) -> tuple[str | None, str | None]:
@@ -203,6 +220,8 @@ def check_batch(
     checked = [
         [Reason("(json)", None, f"not valid JSON: {r.message}")]
         if isinstance(r, BadJson)
+        else [UNREAD]
+        if isinstance(r, Unread)
         else validate_event(r, ctx)
         for r in raws
     ]

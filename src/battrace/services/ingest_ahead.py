@@ -36,7 +36,7 @@ from battrace.domain.events import Event, Reason, ValidationContext, from_us, to
 from battrace.domain.lifecycle import Part
 from battrace.domain.vocab import EventType
 from battrace.identity import BatteryCode, CodeTables, parse_battery_code
-from battrace.services.batch import check_batch, fewer_collections, parse_line
+from battrace.services.batch import check_batch, decode_line, fewer_collections, parse_line
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class CheckAhead:
 
     def __init__(self, validation: ValidationContext, path: Path) -> None:
         self.validation = validation
-        self._pending: list[tuple[list[bytes], dt.datetime]] = []
+        self._pending: list[tuple[list[bytes | None], dt.datetime, bool]] = []
         # A plain child process on two pipes of its own (not multiprocessing: its "spawn"
         # re-runs the caller's main module, its "fork" copies the caller's threads' locks).
         self._proc: subprocess.Popen[bytes] | None = None
@@ -235,11 +235,13 @@ class CheckAhead:
         """The helper's process id (tests stop it to see ingest go on without it)."""
         return self._proc.pid if self._proc is not None else None
 
-    def submit(self, lines: list[bytes], start: int, end: int, now: dt.datetime) -> None:
+    def submit(self, lines: list[bytes | None], start: int, end: int, now: dt.datetime) -> None:
         """Queue a batch received at `now` for checking: its non-blank `lines`, which are bytes
-        `start` to `end` of the file."""
-        self._pending.append((lines, now))
-        if self._out is not None:
+        `start` to `end` of the file. A batch with a line the reader skipped as too long (None)
+        is checked here: the helper reads whole byte ranges, and would read that line."""
+        here = None in lines
+        self._pending.append((lines, now, here))
+        if self._out is not None and not here:
             try:
                 _send(self._out, (to_us(now), start, end))
             except OSError as exc:
@@ -247,9 +249,9 @@ class CheckAhead:
 
     def result(self) -> tuple[list[Any], list[Event | list[Reason]], dt.datetime]:
         """The oldest submitted batch: its decoded lines, checked events and receive time."""
-        lines, now = self._pending.pop(0)
+        lines, now, here = self._pending.pop(0)
         answer: list[Verdict | Refusal] | None = None
-        if self._in is not None:
+        if self._in is not None and not here:
             try:
                 answer = _recv(self._in)
             except (EOFError, OSError, pickle.UnpicklingError) as exc:
@@ -258,12 +260,13 @@ class CheckAhead:
             log.warning("the checking helper cut a batch differently; checking it here")
             answer = None
         if answer is None:
-            raws = [parse_line(line) for line in lines]
+            raws = [decode_line(line) for line in lines]
             return raws, check_batch(self.validation, raws, now), now
         raws = []
         checked: list[Event | list[Reason]] = []
         validation = self.validation
-        for line, a in zip(lines, answer, strict=True):
+        sent: list[bytes] = lines  # type: ignore[assignment]  # no None: see `submit`
+        for line, a in zip(sent, answer, strict=True):
             if isinstance(a, tuple):
                 raw = parse_line(line)  # as the helper decoded it (a BOM skipped)
                 raws.append(raw)

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from battrace.config import DEFAULT_BATCH
-from battrace.services.batch import fewer_collections
+from battrace.services.batch import MAX_LINE, decode_line, fewer_collections
 from battrace.services.ingest import EventResult, Ingestor
 from battrace.services.ingest_ahead import CheckAhead, worth_a_helper
 
-__all__ = ["DEFAULT_BATCH", "Tally", "batches", "ingest_file"]
+__all__ = ["DEFAULT_BATCH", "MAX_LINE", "Tally", "batches", "ingest_file"]
+
+#: a batch is cut early once its lines hold this much (only lines near `MAX_LINE` get there)
+MAX_BATCH_BYTES = 32 << 20
 
 
 @dataclass
@@ -37,17 +40,32 @@ class Tally:
             self.flags[rule] = self.flags.get(rule, 0) + 1
 
 
-def batches(fh: BinaryIO, size: int) -> Iterator[tuple[list[tuple[int, bytes]], int]]:
-    """Non-blank lines with their line numbers, `size` at a time, and the bytes read so far."""
-    chunk: list[tuple[int, bytes]] = []
-    read = 0
-    for lineno, line in enumerate(fh, start=1):
+def batches(
+    fh: BinaryIO, size: int, *, max_line: int = MAX_LINE, max_bytes: int = MAX_BATCH_BYTES
+) -> Iterator[tuple[list[tuple[int, bytes | None]], int]]:
+    """Non-blank lines with their line numbers, `size` at a time (or fewer, once they hold
+    `max_bytes`), and the bytes read so far. A line longer than `max_line` is skipped unread and
+    given as None: memory stays bounded whatever the file holds (one without a newline, say)."""
+    chunk: list[tuple[int, bytes | None]] = []
+    read = held = lineno = 0
+    while True:
+        line = fh.readline(max_line + 1)
+        if not line:
+            break
+        lineno += 1
         read += len(line)
-        if line.strip():
-            chunk.append((lineno, line))
-            if len(chunk) >= size:
+        item: bytes | None = line
+        if len(line) > max_line and not line.endswith(b"\n"):
+            item = None
+            while line and not line.endswith(b"\n"):  # skip the rest of the line
+                line = fh.readline(1 << 16)
+                read += len(line)
+        if item is None or item.strip():
+            chunk.append((lineno, item))
+            held += len(item) if item is not None else 0
+            if len(chunk) >= size or held >= max_bytes:
                 yield chunk, read
-                chunk = []
+                chunk, held = [], 0
     if chunk:
         yield chunk, read
 
@@ -77,7 +95,7 @@ def ingest_file(
     with path.open("rb") as fh, fewer_collections():
         if not ahead:
             for chunk, read in batches(fh, batch_size):
-                raws = [ingestor.parse_line(line) for _, line in chunk]
+                raws = [decode_line(line) for _, line in chunk]
                 _count(tally, on_batch, chunk, read, ingestor.ingest(raws))
             return tally
         with CheckAhead(ingestor.validation, path) as helper:
@@ -98,7 +116,7 @@ def _commit(
     ingestor: Ingestor,
     tally: Tally,
     on_batch: Callable[[list[tuple[int, EventResult]], int], None] | None,
-    chunk: list[tuple[int, bytes]],
+    chunk: list[tuple[int, bytes | None]],
     read: int,
     raws: list[Any],
     checked: list[Any],
@@ -111,7 +129,7 @@ def _commit(
 def _count(
     tally: Tally,
     on_batch: Callable[[list[tuple[int, EventResult]], int], None] | None,
-    chunk: list[tuple[int, bytes]],
+    chunk: list[tuple[int, bytes | None]],
     read: int,
     results: list[EventResult],
 ) -> None:

@@ -1,7 +1,7 @@
 """Bulk uploads: a JSONL file of any size, ingested in the background batch by batch.
 
-The file is read line by line (`bounded_batches`: like `ingest_file.batches`, but a line longer
-than `MAX_LINE` is skipped unread and rejected), so memory stays bounded by one batch;
+The file is read line by line (`ingest_file.batches`: a line longer than `MAX_LINE` is skipped
+unread and rejected), so memory stays bounded by one batch;
 each batch commits as one ingest transaction, then its per-line results and the upload's
 progress are stored. A server that stops mid-upload leaves the upload `running`;
 `fail_interrupted` marks such uploads `failed` at the next start. Sending the file again is
@@ -13,23 +13,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from battrace.domain.events import Reason, to_us
+from battrace.domain.events import to_us
 from battrace.errors import InvalidInput, NotFound
+from battrace.services.batch import UNREAD
 from battrace.services.common import rfc3339
 from battrace.services.ingest import EventResult
-from battrace.services.ingest_file import DEFAULT_BATCH, Tally
+from battrace.services.ingest_file import DEFAULT_BATCH, Tally, batches
 from battrace.store.schema import upload_results, uploads
 from battrace.store.sql import SqlStore
 
 STATUSES = ("queued", "running", "done", "failed")
-#: a longer line is rejected unread (an event is a few kilobytes): memory stays bounded
-MAX_LINE = 1 << 20
 RESULT_STATUSES = ("accepted", "rejected", "duplicate")
 #: ingests one batch of decoded lines (the driver adds authorization, locking, metrics)
 BatchIngest = Callable[[list[bytes]], list[EventResult]]
@@ -92,7 +91,7 @@ def process(
     lines = 0
     try:
         with path.open("rb") as fh:
-            for chunk, read in bounded_batches(fh, batch_size):
+            for chunk, read in batches(fh, batch_size):
                 results = _ingest_chunk(ingest, chunk)
                 for r in results:
                     tally.add(r)
@@ -116,43 +115,13 @@ def process(
     )
 
 
-def bounded_batches(
-    fh: BinaryIO, size: int, *, max_line: int = MAX_LINE
-) -> Iterator[tuple[list[tuple[int, bytes | None]], int]]:
-    """Non-blank lines with their numbers, `size` at a time, and the bytes read so far; a line
-    longer than `max_line` is skipped unread and given as None."""
-    chunk: list[tuple[int, bytes | None]] = []
-    read = 0
-    lineno = 0
-    while True:
-        line = fh.readline(max_line + 1)
-        if not line:
-            break
-        lineno += 1
-        read += len(line)
-        item: bytes | None = line
-        if len(line) > max_line and not line.endswith(b"\n"):
-            item = None
-            while line and not line.endswith(b"\n"):  # skip the rest of the line
-                line = fh.readline(1 << 16)
-                read += len(line)
-        if item is None or item.strip():
-            chunk.append((lineno, item))
-            if len(chunk) >= size:
-                yield chunk, read
-                chunk = []
-    if chunk:
-        yield chunk, read
-
-
 def _ingest_chunk(ingest: BatchIngest, chunk: list[tuple[int, bytes | None]]) -> list[EventResult]:
     lines = [line for _, line in chunk if line is not None]
     done = iter(ingest(lines) if lines else [])
     out = []
     for i, (_, line) in enumerate(chunk):
         if line is None:
-            reason = Reason("(line)", None, f"line longer than {MAX_LINE:,} bytes: not read")
-            out.append(EventResult(i, None, None, "rejected", [reason]))
+            out.append(EventResult(i, None, None, "rejected", [UNREAD]))
         else:
             out.append(next(done))
     return out
