@@ -176,3 +176,21 @@ def test_the_deployment_code_tables_read_the_log_back(tmp_path, monkeypatch):
     r = runner.invoke(app, ["rebuild", "--db", url, "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["batteries"] == 1
+
+
+def test_ingest_reads_standard_input_for_a_dash(db, tmp_path):
+    """`zcat events.jsonl.gz | battrace ingest -`: the same results as from the file."""
+    evs = simple_lifecycles(3)
+    data = write(tmp_path / "e.jsonl", evs).read_bytes()
+    r = runner.invoke(app, ["ingest", "-", "--db", db, "--json"], input=data)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["accepted"] == len(evs)
+    again = runner.invoke(app, ["ingest", str(tmp_path / "e.jsonl"), "--db", db, "--json"])
+    assert json.loads(again.stdout)["duplicates"] == len(evs)
+
+
+def test_ingest_of_a_missing_file_or_a_directory_says_so(db, tmp_path):
+    for target, why in ((tmp_path / "none.jsonl", "no such file"), (tmp_path, "is a directory")):
+        r = runner.invoke(app, ["ingest", str(target), "--db", db])
+        assert r.exit_code == 2
+        assert why in " ".join(r.stderr.split())

@@ -65,7 +65,10 @@ def init(db: str | None = DbOption) -> None:
 
 
 def ingest(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .jsonl file of events."),
+    # a str, checked below: typer 0.29's Path(allow_dash=True) still requires a file "-"
+    file: str = typer.Argument(
+        ..., help="A .jsonl file of events, or - for standard input (zcat x.jsonl.gz | … ingest -)."
+    ),
     db: str | None = DbOption,
     keep_recorded_at: bool = typer.Option(
         False,
@@ -86,7 +89,8 @@ def ingest(
     """Ingest a JSONL file of any size; exit 0 when nothing was rejected, 1 otherwise.
 
     The file is read a batch at a time: a line longer than 1 MiB is rejected unread, so memory
-    stays bounded whatever the file holds; a byte order mark before a line is skipped.
+    stays bounded whatever the file holds; a byte order mark before a line is skipped. `-`
+    reads standard input (checked in this process: the helper needs a file it can seek in).
 
     With --json, `results` lists every rejected and duplicate event and the first 1000
     accepted ones; `accepted_results_omitted` counts the accepted ones left out. On
@@ -94,14 +98,19 @@ def ingest(
     the tables reads use, so the first reads after a bulk load are not slow.
     """
     from battrace import bootstrap
-    from battrace.services.ingest_file import Tally, ingest_file
+    from battrace.services.ingest_file import Tally, ingest_file, ingest_stream
 
     with translated_errors():
+        piped = file == "-"
+        path = Path(file)
+        if not piped and not path.is_file():
+            why = "is a directory" if path.is_dir() else "no such file"
+            raise InvalidInput(f"{file}: {why}")
         s = settings(db)
         store = bootstrap.open_store(s)
         ingestor = bootstrap.make_ingestor(s, store, trusted=keep_recorded_at)
         out = _JsonStream() if as_json else None
-        size = file.stat().st_size
+        size = None if piped else path.stat().st_size
         with Progress(
             TextColumn("[bold]ingest[/]"),
             BarColumn(),
@@ -131,13 +140,18 @@ def ingest(
                     f"{shown.duplicates:,} dup",
                 )
 
-            tally = ingest_file(
-                ingestor,
-                file,
-                batch_size=batch_size,
-                on_batch=on_batch,
-                ahead=None if check_ahead else False,
-            )
+            if piped:
+                tally = ingest_stream(
+                    ingestor, sys.stdin.buffer, batch_size=batch_size, on_batch=on_batch
+                )
+            else:
+                tally = ingest_file(
+                    ingestor,
+                    path,
+                    batch_size=batch_size,
+                    on_batch=on_batch,
+                    ahead=None if check_ahead else False,
+                )
         if tally.accepted >= SETTLE_AFTER:
             started = time.perf_counter()
             if store.settle():

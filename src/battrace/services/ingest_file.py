@@ -13,7 +13,7 @@ from battrace.services.batch import MAX_LINE, decode_line, fewer_collections
 from battrace.services.ingest import EventResult, Ingestor
 from battrace.services.ingest_ahead import CheckAhead, worth_a_helper
 
-__all__ = ["DEFAULT_BATCH", "MAX_LINE", "Tally", "batches", "ingest_file"]
+__all__ = ["DEFAULT_BATCH", "MAX_LINE", "Tally", "batches", "ingest_file", "ingest_stream"]
 
 #: a batch is cut early once its lines hold this much (only lines near `MAX_LINE` get there)
 MAX_BATCH_BYTES = 32 << 20
@@ -70,6 +70,26 @@ def batches(
         yield chunk, read
 
 
+def ingest_stream(
+    ingestor: Ingestor,
+    fh: BinaryIO,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    on_batch: Callable[[list[tuple[int, EventResult]], int], None] | None = None,
+) -> Tally:
+    """`ingest_file` of an open binary stream (standard input, a pipe from a decompressor),
+    checked in this process: the helper reads byte ranges of a file, which a pipe has not."""
+    tally = Tally()
+    # The collector stays calmed for the whole file, not only inside each batch: between
+    # batches the next one is already decoded (and, ahead, checked), and a collection there
+    # scanned all of it (one per batch, 4-6 µs/event). A file ingest is its own process.
+    with fewer_collections():
+        for chunk, read in batches(fh, batch_size):
+            raws = [decode_line(line) for _, line in chunk]
+            _count(tally, on_batch, chunk, read, ingestor.ingest(raws))
+    return tally
+
+
 def ingest_file(
     ingestor: Ingestor,
     path: Path,
@@ -89,16 +109,10 @@ def ingest_file(
     if ahead is None:
         ahead = worth_a_helper(path.stat().st_size)
     tally = Tally()
-    # The collector stays calmed for the whole file, not only inside each batch: between
-    # batches the next one is already decoded (and, ahead, checked), and a collection there
-    # scanned all of it (one per batch, 4-6 µs/event). A file ingest is its own process.
-    with path.open("rb") as fh, fewer_collections():
+    with path.open("rb") as fh:  # the collector: see `ingest_stream`
         if not ahead:
-            for chunk, read in batches(fh, batch_size):
-                raws = [decode_line(line) for _, line in chunk]
-                _count(tally, on_batch, chunk, read, ingestor.ingest(raws))
-            return tally
-        with CheckAhead(ingestor.validation, path) as helper:
+            return ingest_stream(ingestor, fh, batch_size=batch_size, on_batch=on_batch)
+        with fewer_collections(), CheckAhead(ingestor.validation, path) as helper:
             checked: tuple[Any, ...] | None = None  # a batch checked, not committed yet
             start = 0
             for chunk, read in batches(fh, batch_size):
