@@ -98,7 +98,7 @@ def make_ingestor(
     policy: Policy | None = None,
 ) -> Ingestor:
     """An ingestor with the code tables, policy, calendar and signing key of the settings
-    (`clock`: the platform's, `services.ingest.utc_now`, unless given)."""
+    (`clock`: the platform's, `services.clock.utc_now`, unless given)."""
     from battrace.domain.ingest_rules import IngestRules
     from battrace.services.clock import utc_now
     from battrace.services.ingest import Ingestor

@@ -25,6 +25,7 @@ from battrace.domain.vocab import (
 )
 from battrace.identity import (
     InvalidCode,
+    describe,
     is_uscc,
     is_vin,
     parse_battery_code,
@@ -61,8 +62,7 @@ def _uscc(value: Any, ctx: ValidationContext, ev: Event) -> str:
     if not isinstance(value, str):
         raise FieldError("must be a Unified Social Credit Code (18 characters)")
     if not is_uscc(value):
-        detail = "; ".join(f"position {e.position}: {e.message}" for e in uscc_errors(value))
-        raise FieldError(f"{value!r} is not a valid USCC ({detail})")
+        raise FieldError(f"{value!r} is not a valid USCC ({describe(uscc_errors(value))})")
     return value
 
 
@@ -80,8 +80,7 @@ def _vin(value: Any, ctx: ValidationContext, ev: Event) -> str:
     if not isinstance(value, str):
         raise FieldError("must be a VIN (17 characters)")
     if not is_vin(value):
-        detail = "; ".join(f"position {e.position}: {e.message}" for e in vin_errors(value))
-        raise FieldError(f"{value!r} is not a valid VIN ({detail})")
+        raise FieldError(f"{value!r} is not a valid VIN ({describe(vin_errors(value))})")
     return value
 
 
@@ -91,8 +90,9 @@ def _code(value: Any, ctx: ValidationContext, ev: Event) -> str:
     try:
         ev.codes[value] = parse_battery_code(value, tables=ctx.tables)
     except InvalidCode as exc:
-        detail = "; ".join(f"position {e.position}: {e.message}" for e in exc.errors)
-        raise FieldError(f"{value!r} is not a valid GB/T 34014 code ({detail})", "BT-001") from None
+        raise FieldError(
+            f"{value!r} is not a valid GB/T 34014 code ({describe(exc.errors)})", "BT-001"
+        ) from None
     return value
 
 

@@ -1,7 +1,7 @@
 """Identifiers battrace understands: GB/T 34014 battery codes, VINs, USCCs. Pure functions."""
 
 from battrace.identity.detect import KINDS, IdentifierCheck, check_identifier, guess_kind
-from battrace.identity.errors import CodeError, InvalidCode
+from battrace.identity.errors import CodeError, InvalidCode, describe
 from battrace.identity.gbt34014 import (
     PRODUCT_RANK,
     BatteryCode,
@@ -33,6 +33,7 @@ __all__ = [
     "build_uscc",
     "build_vin",
     "check_identifier",
+    "describe",
     "guess_kind",
     "is_battery_code",
     "is_uscc",

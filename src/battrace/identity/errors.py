@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from battrace.errors import BattraceError
@@ -29,8 +29,12 @@ class InvalidCode(BattraceError, ValueError):
     def __init__(self, code: str, errors: list[CodeError]) -> None:
         self.code = code
         self.errors = tuple(errors)
-        detail = "; ".join(f"position {e.position}: {e.message}" for e in self.errors)
-        super().__init__(f"{code!r} is not valid: {detail}")
+        super().__init__(f"{code!r} is not valid: {describe(self.errors)}")
+
+
+def describe(errors: Iterable[CodeError]) -> str:
+    """The failing positions in one line: "position 4: …; position 9: …"."""
+    return "; ".join(f"position {e.position}: {e.message}" for e in errors)
 
 
 def surface_errors(raw: str) -> tuple[str, int, list[CodeError]]:

@@ -80,10 +80,7 @@ def ingest_stream(
     """`ingest_file` of an open binary stream (standard input, a pipe from a decompressor),
     checked in this process: the helper reads byte ranges of a file, which a pipe has not."""
     tally = Tally()
-    # The collector stays calmed for the whole file, not only inside each batch: between
-    # batches the next one is already decoded (and, ahead, checked), and a collection there
-    # scanned all of it (one per batch, 4-6 µs/event). A file ingest is its own process.
-    with fewer_collections():
+    with fewer_collections():  # for the whole stream: see `ingest_file`
         for chunk, read in batches(fh, batch_size):
             raws = [decode_line(line) for _, line in chunk]
             _count(tally, on_batch, chunk, read, ingestor.ingest(raws))
@@ -109,7 +106,10 @@ def ingest_file(
     if ahead is None:
         ahead = worth_a_helper(path.stat().st_size)
     tally = Tally()
-    with path.open("rb") as fh:  # the collector: see `ingest_stream`
+    # The collector stays calmed for the whole file, not only inside each batch: between
+    # batches the next one is already decoded (and, ahead, checked), and a collection there
+    # scanned all of it (one per batch, 4-6 µs/event). A file ingest is its own process.
+    with path.open("rb") as fh:
         if not ahead:
             return ingest_stream(ingestor, fh, batch_size=batch_size, on_batch=on_batch)
         with fewer_collections(), CheckAhead(ingestor.validation, path) as helper:

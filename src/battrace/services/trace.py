@@ -12,7 +12,7 @@ from battrace.domain.decide import fold_code
 from battrace.domain.events import ValidationContext
 from battrace.domain.lifecycle import Battery, Vehicle
 from battrace.errors import NotFound
-from battrace.identity import DEFAULT_TABLES, CodeError, battery_code_errors, vin_errors
+from battrace.identity import DEFAULT_TABLES, CodeError, battery_code_errors, describe, vin_errors
 from battrace.services.common import end_of_day_us, registry_from, revive, rfc3339
 from battrace.store.rows import StoredEvent
 from battrace.store.sql import SqlStore
@@ -91,8 +91,7 @@ def _misread(code: str, validation: ValidationContext | None) -> str:
 def _why_not(errors: list[CodeError], what: str) -> str:
     if not errors:
         return ""
-    detail = "; ".join(f"position {e.position}: {e.message}" for e in errors)
-    return f", and it is not a valid {what} ({detail})"
+    return f", and it is not a valid {what} ({describe(errors)})"
 
 
 def _trace_as_of(
