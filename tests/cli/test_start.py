@@ -47,6 +47,7 @@ def test_importing_the_cli_loads_no_service():
         ["code", "check", "LBENCH00800000000"],
         ["keys", "--help"],
         ["verify-proof", "--help"],
+        ["rules"],
     ],
 )
 def test_a_store_free_command_loads_no_store(argv):

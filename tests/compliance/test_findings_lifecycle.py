@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 
 from battrace.domain.policy import Policy
+from battrace.domain.rules import catalogue
 from battrace.errors import InvalidInput
-from battrace.services.audit import audit, catalogue, list_findings
+from battrace.services.audit import audit, list_findings
 from tests.compliance import scenes as s
 from tests.kit import AUTOMAKER, DISMANTLER, RECYCLER, code
 

@@ -112,7 +112,7 @@ def findings(
 
 def rules(as_json: bool = JsonOption) -> None:
     """The rule catalogue: id, name, moment, outcome, severity and the provision enforced."""
-    from battrace.services.audit import catalogue
+    from battrace.domain.rules import catalogue
 
     rows = catalogue()
     if as_json:

@@ -348,6 +348,11 @@ CATALOGUE: tuple[Rule, ...] = (
 RULES: dict[str, Rule] = {r.id: r for r in CATALOGUE}
 
 
+def catalogue() -> list[dict[str, str]]:
+    """Every rule of the catalogue (id, name, moment, outcome, severity, titles, provision)."""
+    return [r.as_dict() for r in CATALOGUE]
+
+
 def rule(rule_id: str) -> Rule:
     """The rule with this id; KeyError for unknown ids."""
     return RULES[rule_id]

@@ -21,7 +21,7 @@ from typing import Any
 from battrace.domain.calendar import WorkingCalendar
 from battrace.domain.events import to_us
 from battrace.domain.policy import Policy
-from battrace.domain.rules import CATALOGUE, RULES, Moment
+from battrace.domain.rules import RULES, Moment
 from battrace.errors import InvalidInput
 from battrace.services import audit_mass
 from battrace.services import audit_rules as ar
@@ -236,11 +236,6 @@ def list_findings(
             offset=offset,
         )
     return [finding_dict(r._mapping) for r in rows]
-
-
-def catalogue() -> list[dict[str, str]]:
-    """Every rule of the catalogue (id, name, moment, outcome, severity, titles, provision)."""
-    return [r.as_dict() for r in CATALOGUE]
 
 
 def finding_dict(row: Any) -> dict[str, Any]:

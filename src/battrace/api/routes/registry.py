@@ -21,7 +21,8 @@ from battrace.api.schemas import (
     ScorecardOut,
     VehicleModelsPageOut,
 )
-from battrace.services import access, audit, registry_view
+from battrace.domain.rules import catalogue
+from battrace.services import access, registry_view
 
 router = APIRouter(prefix="/v1")
 MAX_OFFSET = 1_000_000_000
@@ -76,7 +77,7 @@ def get_findings(
 @router.get("/rules", tags=["compliance"], summary="The rule catalogue")
 def get_rules() -> list[dict[str, str]]:
     """Every compliance rule: id, name, moment, outcome, severity, titles and provision."""
-    return audit.catalogue()
+    return catalogue()
 
 
 @router.get(
