@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from battrace.identity import ProductType
 from battrace.services.rebuild import rebuild
-from battrace.store.schema import PROJECTIONS
+from battrace.store.schema import PROJECTIONS, batteries
 from tests.kit import (
     AUTOMAKER,
     DISMANTLER,
@@ -142,4 +142,38 @@ def test_a_back_fill_older_than_the_registry_rebuilds_as_it_was_ingested(world, 
     assert len(before["batteries"]) == 2
     report = rebuild(store)
     assert report.misfits == []
+    assert snapshot(store) == before
+
+
+def test_an_ingest_during_a_rebuild_is_not_overwritten(world, store, monkeypatch):
+    """An event committed while the log is being folded must not vanish when the rebuilt
+    projections are written: the rebuild holds the log head, so the ingest waits for it."""
+    import threading
+
+    from battrace.services import rebuild as rebuild_module
+
+    busy_history(world)
+    late_code = code(77)
+    real_fold = rebuild_module.fold_log
+    done: list[object] = []
+
+    def fold_while_someone_ingests(*args, **kwargs):
+        folded = real_fold(*args, **kwargs)  # the log as read: without the new event
+        t = threading.Thread(target=lambda: done.append(world.ok(world.produce(late_code))))
+        t.start()
+        t.join(0.5)  # time enough for the ingest to commit, if nothing holds it back
+        fold_while_someone_ingests.thread = t  # type: ignore[attr-defined]
+        return folded
+
+    monkeypatch.setattr(rebuild_module, "fold_log", fold_while_someone_ingests)
+    report = rebuild(store)
+    fold_while_someone_ingests.thread.join(30)  # type: ignore[attr-defined]
+    assert done, "the concurrent ingest did not finish"
+    assert report.misfits == []
+    with store.engine.connect() as c:
+        stored = c.execute(sa.select(batteries.c.code).where(batteries.c.code == late_code)).all()
+    assert stored, "the event ingested during the rebuild is missing from the projection"
+    before = snapshot(store)
+    monkeypatch.setattr(rebuild_module, "fold_log", real_fold)
+    rebuild(store)
     assert snapshot(store) == before

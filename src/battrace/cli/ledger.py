@@ -317,7 +317,8 @@ def _day(text: str | None) -> dt.date | None:
 
 
 def rebuild(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
-    """Recompute every projection (states, vehicles, registry) from the log alone."""
+    """Recompute every projection (states, vehicles, registry) from the log alone; ingest
+    waits while it runs (the log head is held from the fold to the write)."""
     from battrace import bootstrap
     from battrace.services.rebuild import rebuild as rebuild_projections
 

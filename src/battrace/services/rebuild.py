@@ -98,9 +98,13 @@ def fold_log(
 
 
 def rebuild(store: SqlStore, *, validation: ValidationContext | None = None) -> RebuildReport:
-    """Fold the log and replace the projections with the result (one transaction)."""
-    batteries, vehicles, registry, stats, report = fold_log(store, validation=validation)
+    """Fold the log and replace the projections with the result (one transaction).
+
+    The log head is locked before the fold: an ingest waits until the rebuilt projections are
+    written, instead of landing between the fold and the write and being overwritten by a
+    projection that never saw it."""
     with store.writer() as w:
+        batteries, vehicles, registry, stats, report = fold_log(store, validation=validation)
         w._exec("DELETE FROM batteries")
         w._exec("DELETE FROM vehicles")
         w._exec("DELETE FROM event_stats")
