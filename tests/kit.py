@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import socket
+import subprocess
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,3 +222,19 @@ def spy_key_lookups(monkeypatch: Any) -> list[int]:
 
     monkeypatch.setattr(Writer, "existing", spy)
     return asked
+
+
+def modules_loaded_after(code: str, names: Iterable[str], *, cwd: Any = None) -> list[str]:
+    """Which of the modules `names` a fresh interpreter has loaded after running `code`."""
+    wanted = tuple(names)
+    probe = f"print('loaded:' + ','.join(sorted(m for m in {wanted!r} if m in sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\n{probe}\n"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    ).stdout
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("loaded:"), out
+    return [m for m in last.removeprefix("loaded:").split(",") if m]

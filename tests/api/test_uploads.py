@@ -64,6 +64,26 @@ def test_a_multipart_upload_is_ingested_in_the_background_with_results_per_line(
     assert api.store.battery(kit.code(100)) is not None
 
 
+def test_an_upload_line_too_long_to_read_is_rejected_as_such(api: Api) -> None:
+    from battrace.services.batch import MAX_LINE
+
+    maker, _ = _lifecycles(3)
+    data = _jsonl(maker[:2]) + b"x" * (2 * MAX_LINE) + b"\n" + _jsonl(maker[2:])
+    r = api.post("/v1/uploads", kit.MAKER, files={"file": ("long.jsonl", data)})
+    assert r.status_code == 202, r.text
+    done = _finish(api, r.json()["id"], kit.MAKER, status="rejected")
+    assert (done["accepted"], done["rejected"]) == (6, 1)
+    [bad] = done["results"]
+    assert bad["line"] == 3
+    assert bad["reasons"] == [
+        {
+            "field": "(line)",
+            "rule": None,
+            "message": f"line longer than {MAX_LINE:,} bytes: not read",
+        }
+    ]
+
+
 def test_a_raw_ndjson_body_works_too_and_results_are_paginated(api: Api) -> None:
     maker, _ = _lifecycles(30)
     r = api.post(

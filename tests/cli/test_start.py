@@ -4,10 +4,11 @@ were imported with the CLI; a store-free command should not load SQLAlchemy at a
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from typing import Any
 
 import pytest
+
+from tests.kit import modules_loaded_after
 
 #: modules the CLI itself must not load: the store (SQLAlchemy), the ingest path, the web app
 HEAVY = (
@@ -20,19 +21,8 @@ HEAVY = (
 )
 
 
-def _loaded_after(code: str, cwd: str | None = None) -> list[str]:
-    """Which of HEAVY a fresh interpreter has loaded after running `code`."""
-    probe = f"print('loaded:' + ','.join(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", f"import sys\n{code}\n{probe}\n"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-    ).stdout
-    last = out.strip().splitlines()[-1]
-    assert last.startswith("loaded:"), out
-    return [m for m in last.removeprefix("loaded:").split(",") if m]
+def _loaded_after(code: str, cwd: Any = None) -> list[str]:
+    return modules_loaded_after(code, HEAVY, cwd=cwd)
 
 
 def test_importing_the_cli_loads_no_service():

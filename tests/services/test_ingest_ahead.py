@@ -21,7 +21,14 @@ from battrace.services.ingest_file import ingest_file
 from battrace.sim.build import event
 from battrace.store.schema import batteries, events, findings
 from battrace.store.sql import SqlStore
-from tests.kit import AUTOMAKER, MAKER, code, simple_lifecycles, spy_key_lookups
+from tests.kit import (
+    AUTOMAKER,
+    MAKER,
+    code,
+    modules_loaded_after,
+    simple_lifecycles,
+    spy_key_lookups,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -294,16 +301,8 @@ def test_a_file_ingest_keeps_the_collector_calm_between_batches(tmp_path, ahead)
 def test_the_helper_does_not_load_the_store():
     """The helper only checks: the store's imports (SQLAlchemy and the drivers, ~30 MB) would
     make it twice as heavy."""
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, battrace.services.ingest_ahead\n"
-        "print(sorted(m for m in ('sqlalchemy', 'psycopg', 'sqlite3', 'battrace.store.sql') "
-        "if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    store = ("sqlalchemy", "psycopg", "sqlite3", "battrace.store.sql")
+    assert modules_loaded_after("import battrace.services.ingest_ahead", store) == []
 
 
 @pytest.mark.parametrize("ahead", [False, True], ids=["in-process", "ahead"])

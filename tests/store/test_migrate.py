@@ -3,9 +3,6 @@ runs Alembic."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
@@ -14,6 +11,7 @@ from battrace.errors import SchemaError
 from battrace.store import migrate
 from battrace.store.engine import make_engine
 from battrace.store.sql import SqlStore
+from tests.kit import modules_loaded_after
 
 
 def test_the_schema_head_constant_is_the_newest_migration():
@@ -51,14 +49,8 @@ def test_the_revision_is_read_as_alembic_reads_it(store_url: str):
 def test_opening_a_store_does_not_load_alembic(tmp_path):
     url = f"sqlite:///{tmp_path / 'b.db'}"
     SqlStore.open(url, create=True).close()
-    script = (
-        "import sys\n"
-        "import battrace.cli\n"
-        "from battrace.store.sql import SqlStore\n"
-        f"SqlStore.open({url!r}).close()\n"
-        "print(sorted(m for m in ('alembic', 'mako') if m in sys.modules))\n"
+    opened = (
+        f"import battrace.cli\nfrom battrace.store.sql import SqlStore\n"
+        f"SqlStore.open({url!r}).close()"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], check=True, capture_output=True, text=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert modules_loaded_after(opened, ("alembic", "mako")) == []

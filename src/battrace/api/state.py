@@ -27,6 +27,7 @@ from battrace.domain.policy import Policy
 from battrace.errors import StoreError
 from battrace.ledger.keys import NoteVerifier
 from battrace.services import access, uploads
+from battrace.services.batch import decode_line
 from battrace.services.clock import utc_now
 from battrace.services.ingest import EventResult, Ingestor
 from battrace.store.engine import make_engine
@@ -192,9 +193,12 @@ class ApiState:
         self.metrics.record((x.result for x in done), source)
         return done
 
-    def ingest_lines(self, principal: access.Principal, lines: list[bytes]) -> list[EventResult]:
-        """Ingest decoded JSONL lines of an upload as the caller (no receipts)."""
-        raws = [self.ingestor.parse_line(line) for line in lines]
+    def ingest_lines(
+        self, principal: access.Principal, lines: list[bytes | None]
+    ) -> list[EventResult]:
+        """Ingest lines of an upload as the caller (no receipts); None is a line too long to
+        read (`ingest_file.batches`), rejected as such."""
+        raws = [decode_line(line) for line in lines]
         return [x.result for x in self.ingest(principal, raws, source="upload", receipts=False)]
 
     # ------------------------------------------------------------ uploads

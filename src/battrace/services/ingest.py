@@ -37,7 +37,6 @@ from battrace.services.batch import (
     event_leaf,
     fewer_collections,
     ident,
-    parse_line,
     recorded_us_of,
 )
 from battrace.services.clock import Clock, utc_now
@@ -140,10 +139,6 @@ class Ingestor:
                 if lookup or not (isinstance(exc, _StoredKey) or is_key_conflict(exc)):
                     raise
         return [r for r in results if r is not None]
-
-    def parse_line(self, line: bytes) -> Any:
-        """Decode one JSONL line; a marker object when it is not JSON."""
-        return parse_line(line)
 
     # ------------------------------------------------------------ the batch
     def _registry_for(self, w: Writer) -> Registry:

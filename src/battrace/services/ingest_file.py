@@ -13,7 +13,7 @@ from battrace.services.batch import MAX_LINE, decode_line, fewer_collections
 from battrace.services.ingest import EventResult, Ingestor
 from battrace.services.ingest_ahead import CheckAhead, worth_a_helper
 
-__all__ = ["DEFAULT_BATCH", "MAX_LINE", "Tally", "batches", "ingest_file", "ingest_stream"]
+__all__ = ["Tally", "batches", "ingest_file", "ingest_stream"]
 
 #: a batch is cut early once its lines hold this much (only lines near `MAX_LINE` get there)
 MAX_BATCH_BYTES = 32 << 20

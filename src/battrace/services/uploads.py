@@ -19,19 +19,21 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from battrace.config import DEFAULT_BATCH
 from battrace.domain.events import to_us
 from battrace.errors import InvalidInput, NotFound
-from battrace.services.batch import UNREAD
 from battrace.services.common import rfc3339
 from battrace.services.ingest import EventResult
-from battrace.services.ingest_file import DEFAULT_BATCH, Tally, batches
+from battrace.services.ingest_file import Tally, batches
 from battrace.store.schema import upload_results, uploads
 from battrace.store.sql import SqlStore
 
 STATUSES = ("queued", "running", "done", "failed")
 RESULT_STATUSES = ("accepted", "rejected", "duplicate")
-#: ingests one batch of decoded lines (the driver adds authorization, locking, metrics)
-BatchIngest = Callable[[list[bytes]], list[EventResult]]
+#: ingests one batch of lines as `ingest_file.batches` gives them (None: a line too long to
+#: read, which `batch.decode_line` turns into its rejection); the driver adds authorization,
+#: locking, metrics
+BatchIngest = Callable[[list[bytes | None]], list[EventResult]]
 Clock = Callable[[], dt.datetime]
 
 
@@ -92,7 +94,7 @@ def process(
     try:
         with path.open("rb") as fh:
             for chunk, read in batches(fh, batch_size):
-                results = _ingest_chunk(ingest, chunk)
+                results = ingest([line for _, line in chunk])
                 for r in results:
                     tally.add(r)
                 lines += len(chunk)
@@ -113,18 +115,6 @@ def process(
         bytes_read=path.stat().st_size,
         finished_us=to_us(clock()),
     )
-
-
-def _ingest_chunk(ingest: BatchIngest, chunk: list[tuple[int, bytes | None]]) -> list[EventResult]:
-    lines = [line for _, line in chunk if line is not None]
-    done = iter(ingest(lines) if lines else [])
-    out = []
-    for i, (_, line) in enumerate(chunk):
-        if line is None:
-            out.append(EventResult(i, None, None, "rejected", [UNREAD]))
-        else:
-            out.append(next(done))
-    return out
 
 
 def _store_results(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, func, select, union
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql.elements import BindParameter
 
@@ -52,14 +52,15 @@ class SqlStore:
         self.engine = engine
         self.dialect = engine.dialect.name
         database = engine.url.database if self.dialect == "sqlite" else None
+        #: the SQLite file of the store (None: PostgreSQL, in-memory or a `file:` URI name)
+        self.file: Path | None = (
+            Path(database)
+            if database and database != ":memory:" and not database.startswith("file:")
+            else None
+        )
         #: writers of an SQLite file queue on this lock file before `BEGIN IMMEDIATE`
         self._write_lock: Path | None = (
-            Path(f"{database}-writer.lock")
-            if fcntl is not None
-            and database
-            and database != ":memory:"
-            and not database.startswith("file:")
-            else None
+            Path(f"{self.file}-writer.lock") if fcntl is not None and self.file else None
         )
         self._session: ContextVar[Connection | None] = ContextVar(
             f"battrace_session_{id(self)}", default=None
@@ -70,7 +71,7 @@ class SqlStore:
     def open(cls, url: str, *, create: bool = False) -> SqlStore:
         """Open the store at `url`; with `create`, create or migrate it first."""
         store = cls(make_engine(url))
-        if not create and _absent_file(store.engine.url):
+        if not create and store.file is not None and not store.file.exists():
             # SQLite would create an empty file on connecting: a read must leave nothing behind
             store.close()
             raise store._not_a_store()
@@ -429,11 +430,3 @@ def _history_query(by: str) -> Select[Any]:
     else:
         q = select(*cols, withdrawals.c.correction_seq).where(events.c.vin == key)
     return q.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
-
-
-def _absent_file(url: URL) -> bool:
-    """True for a SQLite store whose file does not exist (in-memory and URI names excluded)."""
-    db = url.database
-    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
-        return False
-    return not Path(db).exists()
