@@ -60,3 +60,21 @@ def test_a_store_command_loads_the_store_it_needs(tmp_path):
     loaded = _loaded_after(run, cwd=str(tmp_path))  # its signing key goes to ./battrace-keys
     assert "sqlalchemy" in loaded and "battrace.store.sql" in loaded
     assert db.exists()
+
+
+def test_command_lists_show_each_summary_on_its_own_lines() -> None:
+    """`battrace --help` lists a command by its docstring's first paragraph; with the
+    docstring's own line breaks kept, a summary broke mid-sentence ("… from the log alone;
+    ingest" / "waits while it runs …"). Each is one line now, wrapped by the table."""
+    from typer.testing import CliRunner
+
+    from battrace.cli import app
+
+    for args in (["--help"], ["keys", "--help"], ["proof", "--help"], ["code", "--help"]):
+        out = CliRunner().invoke(app, args, env={"COLUMNS": "400"}).output
+        rows = [ln for ln in out.splitlines() if ln.startswith("│ ") and "─" not in ln]
+        assert rows, out
+        for row in rows:  # at 400 columns a row that starts blank continues a summary
+            assert row[2] != " ", row
+    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "400"}).output
+    assert "from the log alone; ingest waits while it runs" in out

@@ -8,6 +8,8 @@ simulator or the web app (tests/cli/test_start.py keeps it so)."""
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 from battrace.cli import api, code, compliance, demo, keys, ledger, log, proofs, sim
@@ -37,6 +39,21 @@ app.command("receipt")(log.receipt)
 app.add_typer(log.proof_app, name="proof")
 app.add_typer(keys.app, name="keys")
 app.command("verify-proof")(proofs.verify_proof)
+
+
+def _one_line_summaries(group: typer.Typer) -> None:
+    """List each command by its docstring's first paragraph on one line: typer's rich help
+    keeps the docstring's line breaks there, breaking a summary mid-sentence."""
+    for info in group.registered_commands:
+        if info.short_help is None and info.help is None and info.callback is not None:
+            doc = inspect.getdoc(info.callback) or ""
+            info.short_help = " ".join(doc.split("\n\n")[0].split())
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _one_line_summaries(sub.typer_instance)
+
+
+_one_line_summaries(app)
 
 
 def main() -> None:
