@@ -119,3 +119,15 @@ def test_a_store_error_is_a_503_problem(api: Api) -> None:
         _problem(api.get("/healthz"), 503, "store")
     finally:
         state.store.tree_size = original
+
+
+def test_a_refused_event_nested_past_json_writers_gets_its_reasons_not_a_500(api: Api) -> None:
+    """The enterprise's rejection message was built with orjson, which refuses more than 255
+    levels: a batch holding such an event answered 500 after it had committed the rest."""
+    deep: Any = 1
+    for _ in range(300):
+        deep = [deep]
+    pack = kit.code(71)
+    body = api.send(api.produce(pack), {**api.produce(kit.code(72)), "extra": deep})
+    assert [x["status"] for x in body["results"]] == ["accepted", "rejected"]
+    assert [r["field"] for r in body["results"][1]["reasons"]] == ["extra"]

@@ -78,6 +78,7 @@ def _build(settings: Settings, directory: Path, vehicles: int, seed: int) -> Sql
     from battrace.services.audit import audit
     from battrace.services.clock import utc_now
     from battrace.services.ingest_file import ingest_file
+    from battrace.sim.clock import platform_clock
     from battrace.sim.params import DEFAULT_END, SimParams
     from battrace.sim.stream import run as simulate
 
@@ -95,7 +96,7 @@ def _build(settings: Settings, directory: Path, vehicles: int, seed: int) -> Sql
     console.print(f"simulated {result.events:,} events · 模拟事件 → {data}")
     store = bootstrap.open_store(settings, create=True)
     bootstrap.ensure_keys(settings)
-    ingestor = bootstrap.make_ingestor(settings, store, trusted=True)
+    ingestor = bootstrap.make_ingestor(settings, store, trusted=True, clock=platform_clock(data))
     size = data.stat().st_size
     with _progress(bytes_=True) as progress:
         task = progress.add_task("ingest · 导入", total=size)

@@ -20,6 +20,11 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_ID = 64
 MAX_TEXT = 2000
 MAX_LIST = 10_000
+#: documents attached to one event (`evidence`)
+MAX_EVIDENCE = 100
+#: an event's canonical JSON, in bytes: the longest line a file may hold (MAX_LINE) — the
+#: largest list of codes (MAX_LIST) fits in a third of it
+MAX_EVENT_BYTES = 1 << 20
 
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"

@@ -14,6 +14,7 @@ from typing import Any
 
 from battrace.domain.event_model import (
     CLOCK_SKEW,
+    MAX_EVENT_BYTES,
     MAX_ID,
     MAX_LIST,
     MAX_TEXT,
@@ -32,6 +33,7 @@ from battrace.identity import PRODUCT_RANK, BatteryCode, is_uscc
 
 __all__ = [
     "CLOCK_SKEW",
+    "MAX_EVENT_BYTES",
     "MAX_ID",
     "MAX_LIST",
     "MAX_TEXT",
@@ -178,38 +180,38 @@ def _cross_field(ev: Event, ctx: ValidationContext) -> list[Reason]:
                     f"({stamp.isoformat(timespec='seconds')}): events report the past",
                 )
             )
-    if ev.recorded_at is not None and ev.recorded_at < ev.time - CLOCK_SKEW:
-        reasons.append(Reason("recorded_at", None, "is before the event's own time"))
-    if etype is EventType.PRODUCED:
-        code = ev.codes[ev.payload["battery"]]
-        chem = ev.payload["chemistry"]
-        allowed = code.battery_type.chemistries
-        if allowed and chem not in allowed:
+    if ev.recorded_at is not None:
+        if ev.recorded_at < ev.time - CLOCK_SKEW:
+            reasons.append(Reason("recorded_at", None, "is before the event's own time"))
+        if ctx.received_at is not None and ev.recorded_at > ctx.received_at + CLOCK_SKEW:
             reasons.append(
                 Reason(
-                    "chemistry",
-                    "BT-001",
-                    f"{chem} does not agree with battery type {code.battery_type.letter!r} "
-                    f"({code.battery_type.name_en}) of code {code.code}; expected "
-                    f"{' or '.join(sorted(allowed))}",
+                    "recorded_at",
+                    None,
+                    f"is after the platform received the event "
+                    f"({ctx.received_at.isoformat(timespec='seconds')}): a back-fill records "
+                    "the past",
                 )
             )
-        local_day = ev.time.date()  # the reporter's own date, in the offset it wrote
-        if code.production_date > local_day:
+    if etype is EventType.PRODUCED:
+        code = ev.codes[ev.payload["battery"]]
+        if code.reprocessed_form:
             reasons.append(
                 Reason(
                     "battery",
                     "BT-001",
-                    f"production date {code.production_date} in code {code.code} is after "
-                    f"the production event ({local_day})",
+                    f"{code.code} is a reprocessed product's short code: report it with "
+                    "`reprocessed`, naming its inputs",
                 )
             )
+        reasons.extend(_identity_fits(ev, code, ev.payload["chemistry"]))
         reasons.extend(_components_fit(ev))
     elif etype is EventType.REPLACED:
         if ev.payload["removed"] == ev.payload["battery"]:
             reasons.append(Reason("removed", None, "the removed pack is the new pack"))
     elif etype is EventType.REPROCESSED:
         new = ev.payload["battery"]
+        reasons.extend(_identity_fits(ev, ev.codes[new], ev.payload.get("chemistry")))
         if new in ev.payload["inputs"]:
             reasons.append(Reason("battery", "BT-005", "a reprocessed product needs a new code"))
     elif etype is EventType.DISMANTLED:
@@ -222,6 +224,35 @@ def _cross_field(ev: Event, ctx: ValidationContext) -> list[Reason]:
         until = ev.payload.get("valid_until")
         if until is not None and until < ev.payload["valid_from"]:
             reasons.append(Reason("valid_until", None, "is before valid_from"))
+    return reasons
+
+
+def _identity_fits(ev: Event, code: BatteryCode, chem: str | None) -> list[Reason]:
+    """BT-001 for the event that brings a code on record (`produced`, `reprocessed`): the
+    chemistry it states agrees with the code's battery type, and the code's production date
+    is not after the event."""
+    reasons = []
+    allowed = code.battery_type.chemistries
+    if chem is not None and allowed and chem not in allowed:
+        reasons.append(
+            Reason(
+                "chemistry",
+                "BT-001",
+                f"{chem} does not agree with battery type {code.battery_type.letter!r} "
+                f"({code.battery_type.name_en}) of code {code.code}; expected "
+                f"{' or '.join(sorted(allowed))}",
+            )
+        )
+    local_day = ev.time.date()  # the reporter's own date, in the offset it wrote
+    if code.production_date > local_day:
+        reasons.append(
+            Reason(
+                "battery",
+                "BT-001",
+                f"production date {code.production_date} in code {code.code} is after "
+                f"the {ev.type._value_} event ({local_day})",
+            )
+        )
     return reasons
 
 

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from battrace.domain.event_model import (
+    MAX_EVIDENCE,
     MAX_LIST,
     MAX_TEXT,
     Check,
@@ -125,6 +126,8 @@ def _positive(value: Any, ctx: ValidationContext, ev: Event) -> float | int:
         raise FieldError("must be a number")
     if not math.isfinite(value) or value <= 0:
         raise FieldError(f"must be a positive number, got {value}")
+    if value > MAX_QUANTITY:
+        raise FieldError(f"{value} is past any plausible quantity (at most {MAX_QUANTITY:.0e})")
     _note_number(value, ev)
     return value
 
@@ -134,6 +137,8 @@ def _non_negative(value: Any, ev: Event) -> float | int:
         raise FieldError("must be a number")
     if not math.isfinite(value) or value < 0:
         raise FieldError(f"must be zero or positive, got {value}")
+    if value > MAX_QUANTITY:
+        raise FieldError(f"{value} is past any plausible quantity (at most {MAX_QUANTITY:.0e})")
     _note_number(value, ev)
     return value
 
@@ -153,6 +158,9 @@ def _note_number(value: float | int, ev: Event) -> None:
 
 
 _MAX_EXACT = 2**53 - 1
+#: the largest quantity (kg, kWh, Ah, V) an event may state: a million tonnes in one
+#: disposal; stored in grams it stays far inside a 64-bit integer (1e19 kg crashed the batch)
+MAX_QUANTITY = 1e9
 
 
 def _masses(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, float | int]:
@@ -220,6 +228,8 @@ def _manufacturer_code(value: Any, ctx: ValidationContext, ev: Event) -> str:
 def _tests(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise FieldError('must be an object of test results, e.g. {"residual_capacity_pct": 78.5}')
+    if len(value) > MAX_LIST:
+        raise FieldError(f"has more than {MAX_LIST} test results")
     for key, result in value.items():
         if not isinstance(key, str) or not _WORD.fullmatch(key):
             raise FieldError(f"test name {key!r} must be lower-case words joined by _")
@@ -230,9 +240,35 @@ def _tests(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, Any]:
                 raise FieldError(f"{key} = {result} is not a plausible percentage")
         if isinstance(result, int | float) and not isinstance(result, bool):
             _note_number(result, ev)
-        elif not isinstance(result, str | bool) and result is not None:
-            ev.plain_numbers = False  # nested values: let the reference writer decide
+        elif isinstance(result, list | dict):
+            _test_series(key, result, ev)
+        elif isinstance(result, str):
+            if len(result) > MAX_TEXT:
+                raise FieldError(f"{key} is longer than {MAX_TEXT} characters")
+        elif not isinstance(result, bool) and result is not None:
+            raise FieldError(f"{key} must be a number, text, true/false or null")
     return value
+
+
+def _test_series(key: str, result: list[Any] | dict[str, Any], ev: Event) -> None:
+    """A test result made of several values (per cell, per module): a list or an object of
+    numbers, texts, true/false or null, one level deep. Deeper values are refused: nothing
+    reads them, and a stored event nested past what JSON writers take (orjson: 255 levels)
+    could never be shown again."""
+    items = result.values() if isinstance(result, dict) else result
+    if len(result) > MAX_LIST:
+        raise FieldError(f"{key} has more than {MAX_LIST} values")
+    for item in items:
+        if isinstance(item, bool) or item is None or isinstance(item, int | float):
+            continue
+        if isinstance(item, str):
+            if len(item) > MAX_TEXT:
+                raise FieldError(f"a value of {key} is longer than {MAX_TEXT} characters")
+        else:
+            raise FieldError(
+                f"{key} may list numbers, texts, true/false or null, not nested lists or objects"
+            )
+    ev.plain_numbers = False  # several values: let the reference writer decide
 
 
 _LOCATION_KEYS = frozenset({"region", "site"})
@@ -254,23 +290,50 @@ def _location(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, Any]:
 def _evidence(value: Any, ctx: ValidationContext, ev: Event) -> list[Any]:
     if not isinstance(value, list):
         raise FieldError('must be a list of {"kind", "sha256", "uri"} objects')
+    if len(value) > MAX_EVIDENCE:
+        raise FieldError(f"lists more than {MAX_EVIDENCE} documents")
     for i, item in enumerate(value):
         if not isinstance(item, dict) or set(item) - {"kind", "sha256", "uri"}:
             raise FieldError(f"[{i}] must be an object with kind, sha256 and uri")
-        if not isinstance(item.get("kind"), str):
+        kind = item.get("kind")
+        if not isinstance(kind, str):
             raise FieldError(f"[{i}].kind must be a string")
         sha = item.get("sha256")
         if sha is not None and (not isinstance(sha, str) or not _SHA256.fullmatch(sha)):
             raise FieldError(f"[{i}].sha256 must be 64 lower-case hex digits")
-        if "uri" in item and not isinstance(item["uri"], str):
+        uri = item.get("uri")
+        if "uri" in item and not isinstance(uri, str):
             raise FieldError(f"[{i}].uri must be a string")
+        if len(kind) > MAX_TEXT or (isinstance(uri, str) and len(uri) > MAX_TEXT):
+            raise FieldError(f"[{i}]: kind and uri may hold at most {MAX_TEXT} characters")
     return value
 
 
 def _replacement(value: Any, ctx: ValidationContext, ev: Event) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise FieldError("must be a complete corrected event (an object)")
+    if nests_deeper(value, _EVENT_DEPTH):
+        raise FieldError(f"nests deeper than an event may ({_EVENT_DEPTH} levels)")
     return value
+
+
+#: how deep a valid event's JSON nests: event → tests → a series of values
+_EVENT_DEPTH = 3
+
+
+def nests_deeper(value: Any, limit: int) -> bool:
+    """True when lists and objects in `value` nest more than `limit` levels below it (walked
+    without recursion: the input may be nested a thousand levels)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        inner = item.values() if isinstance(item, dict) else item
+        for x in inner:
+            if isinstance(x, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((x, depth + 1))
+    return False
 
 
 _COMMON: dict[str, Check] = {

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import orjson
-
 from battrace.domain.events import Reason
 from battrace.domain.lifecycle import Battery
 from battrace.domain.policy import Policy
@@ -170,7 +168,7 @@ def shape_reasons(p: Principal, raw: Any, reasons: Sequence[Reason]) -> list[Rea
     VINs its own event did not name are replaced by a neutral word. Regulators see all."""
     if p.is_regulator or not reasons:
         return list(reasons)
-    named = orjson.dumps(raw).decode() if isinstance(raw, dict) else ""
+    named = _texts(raw) if isinstance(raw, dict) else ""
     mine = p.enterprise or ""
 
     def enterprise(m: re.Match[str]) -> str:
@@ -185,6 +183,23 @@ def shape_reasons(p: Principal, raw: Any, reasons: Sequence[Reason]) -> list[Rea
         Reason(r.field, r.rule, _VIN_WORD.sub(vehicle, _USCC_WORD.sub(enterprise, r.message)))
         for r in reasons
     ]
+
+
+def _texts(raw: dict[str, Any]) -> str:
+    """Every text in an event, keys included, joined: what its reporter named. Walked without
+    recursion: a rejected event may nest a thousand levels (past what JSON writers take)."""
+    out: list[str] = []
+    stack: list[Any] = [raw]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            out.extend(k for k in item if isinstance(k, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            out.append(item)
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------- batteries

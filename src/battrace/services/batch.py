@@ -15,7 +15,14 @@ from typing import Any
 import orjson
 
 from battrace.domain.decide import Flag
-from battrace.domain.events import Event, Reason, ValidationContext, to_us, validate_event
+from battrace.domain.events import (
+    MAX_EVENT_BYTES,
+    Event,
+    Reason,
+    ValidationContext,
+    to_us,
+    validate_event,
+)
 from battrace.domain.ingest_rules import FlagContext
 from battrace.domain.lifecycle import Battery, Vehicle, parts_of
 from battrace.domain.vocab import EventType
@@ -226,11 +233,22 @@ def check_batch(
         for r in raws
     ]
     now_us = to_us(now)
-    for ev in checked:
+    for i, ev in enumerate(checked):
         if isinstance(ev, Event):
             parts_of(ev)  # computed once, and outside the writer lock
             _encode(ev, now_us)
+            if ev.body is not None and len(ev.body) > MAX_EVENT_BYTES:
+                checked[i] = [_too_large(len(ev.body))]
     return checked
+
+
+def _too_large(size: int) -> Reason:
+    return Reason(
+        "(event)",
+        None,
+        f"is {size:,} bytes as canonical JSON; an event may hold at most {MAX_EVENT_BYTES:,} "
+        "(attach large documents by evidence: sha256 and uri)",
+    )
 
 
 def _encode(ev: Event, now_us: int) -> None:

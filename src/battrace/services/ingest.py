@@ -17,6 +17,7 @@ from typing import Any
 
 from battrace.domain.decide import Decision, Flag, decide, fold_code, fold_vehicle, stamp
 from battrace.domain.events import Event, Reason, ValidationContext, from_us, to_us
+from battrace.domain.fields import nests_deeper
 from battrace.domain.ingest_rules import FlagContext, IngestRules
 from battrace.domain.lifecycle import Battery, Vehicle, parts_of, vin_of
 from battrace.domain.registry import Registry
@@ -61,6 +62,10 @@ __all__ = [
 #: the keys of the events decided as rejected are looked up after the loop (few, normally);
 #: either way the batch is rolled back and decided again with the keys looked up first.
 OPTIMISTIC_MIN = 500
+
+#: a refused event is kept in its finding's detail unless it nests deeper than this (a valid
+#: event nests 3 levels; the stored detail must stay writable and readable as JSON)
+REJECTED_DEPTH = 16
 
 
 class _StoredKey(Exception):
@@ -465,8 +470,12 @@ class Ingestor:
             zh, en = RULES[f.rule].render(f.facts)
             keys = [f"{reporter}/{event_id}"]
             detail = dict(f.facts)
-            if seq is None:
-                detail["rejected_event"] = payload
+            if seq is None:  # the refused event itself, unless it nests past any valid one
+                detail["rejected_event"] = (
+                    payload
+                    if not nests_deeper(payload, REJECTED_DEPTH)
+                    else f"(not kept: nests deeper than {REJECTED_DEPTH} levels)"
+                )
             batch.findings.append(
                 {
                     "rule": f.rule,

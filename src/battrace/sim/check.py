@@ -29,6 +29,7 @@ from battrace.config import Settings
 from battrace.errors import InvalidInput
 from battrace.services.ingest import EventResult
 from battrace.services.ingest_file import Tally, ingest_file
+from battrace.sim.clock import platform_clock
 from battrace.store.schema import events as events_table
 from battrace.store.schema import findings as findings_table
 from battrace.store.sql import SqlStore
@@ -143,7 +144,9 @@ def check(
     try:
         if _has_events(store):
             raise InvalidInput(f"{store_url} already holds events: the check needs a fresh store")
-        ingestor = bootstrap.make_ingestor(s, store, trusted=True)
+        ingestor = bootstrap.make_ingestor(
+            s, store, trusted=True, clock=platform_clock(events_path)
+        )
         rejections: dict[str, set[str | None]] = {}
         rejected_raw: dict[str, list[dict[str, Any]]] = {}
 
