@@ -131,3 +131,12 @@ def test_a_reprocessed_code_agrees_with_its_chemistry_and_date() -> None:
     later = code(1, maker="R01", made=dt.date(2025, 12, 1))
     ((field, message),) = reasons(reprocessed(tests={}, battery=later))
     assert field == "battery" and "after the reprocessed event" in message
+
+
+def test_digits_are_ascii_digits() -> None:
+    """`\\d` matched any script's digits: a region "１１０１００" or "١١٠١٠٠" was accepted."""
+    for region in ("１１０１００", "١١٠١٠٠"):
+        ((field, _),) = reasons(produced(code(3), location={"region": region}))
+        assert field == "location"
+    ((field, _),) = reasons(produced(code(3), time="２０２５-01-03T10:00:00+08:00"))
+    assert field == "time"

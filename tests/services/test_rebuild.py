@@ -14,6 +14,7 @@ from tests.kit import (
     MODEL,
     OUTLET,
     RECYCLER,
+    REGULATOR,
     REPAIRER,
     REPROCESSOR,
     VIN1,
@@ -176,4 +177,20 @@ def test_an_ingest_during_a_rebuild_is_not_overwritten(world, store, monkeypatch
     before = snapshot(store)
     monkeypatch.setattr(rebuild_module, "fold_log", real_fold)
     rebuild(store)
+    assert snapshot(store) == before
+
+
+def test_a_later_registration_with_other_roles_does_not_undo_what_was_accepted(world, store):
+    """Registering an enterprise again replaces its roles; the events it reported before, in
+    the role it then had, stay as ingest accepted them. The rebuild decided them with the
+    final registry only: "produced is reported by battery_maker" — and erased the pack."""
+    world.pack_in_vehicle(code(81))
+    world.set_now("2025-02-01")
+    world.ok(
+        world.ev("enterprise_registered", "2025-02-01", REGULATOR, enterprise=MAKER,
+                 name="Maker A", roles=["recycler"], region="110100")
+    )  # fmt: skip
+    before = snapshot(store)
+    report = rebuild(store)
+    assert report.misfits == []
     assert snapshot(store) == before

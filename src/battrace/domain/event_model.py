@@ -27,7 +27,8 @@ MAX_EVIDENCE = 100
 MAX_EVENT_BYTES = 1 << 20
 
 _RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})",
+    re.ASCII,  # "\d" alone takes the digits of every script: "١١٠١٠٠" is not a date
 )
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 

@@ -34,8 +34,9 @@ from battrace.identity import (
     vin_errors,
 )
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_REGION = re.compile(r"\d{6}")
+# ASCII digits only: "\d" alone takes any script's ("１１０１００" is not a region code)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_REGION = re.compile(r"\d{6}", re.ASCII)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MFR = re.compile(r"[0-9A-Z]{3}")
 _WORD = re.compile(r"[a-z][a-z0-9_]{0,39}")

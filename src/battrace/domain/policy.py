@@ -41,7 +41,7 @@ MISSING_REPORT_KEYS = (
 ALWAYS_PROHIBITED = frozenset({"e_bike"})
 #: zones that may fall back to a fixed +08:00 when no IANA data is installed (no DST since 1991)
 _CHINA_ZONES = frozenset({"Asia/Shanghai", "PRC"})
-_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})", re.ASCII)
 _WORD = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _TOP_KEYS = frozenset(
     {

@@ -102,6 +102,45 @@ class Registry:
         )
 
 
+def _last_regulator(reg: Registry, ent: str) -> bool:
+    """True when `ent` is the only enterprise registered with the role regulator."""
+    regulators = [e for e in reg.enterprises.values() if Role.REGULATOR in e.roles]
+    return [e.uscc for e in regulators] == [ent]
+
+
+def _outlet_refused(
+    reporter: str, ent: str, serves: frozenset[str], before: Outlet | None
+) -> Reason | None:
+    """Why an enterprise other than a regulator may not report this outlet registration.
+    An automaker registers an outlet as one of its own (`serves` names only itself, and
+    whoever the outlet served before stays served); the outlet itself may update its record
+    but not add anyone it collects for. Only a regulator replaces a record."""
+    if reporter == ent:
+        if before is None:
+            return Reason(
+                "reporter",
+                "BT-004",
+                "an outlet is first registered by a regulator or by an automaker it collects for",
+            )
+        if not serves <= before.serves:
+            added = ", ".join(sorted(serves - before.serves))
+            return Reason(
+                "serves",
+                "BT-004",
+                f"an outlet cannot add whom it collects for ({added}): that enterprise or a "
+                "regulator registers it",
+            )
+        return None
+    if serves != {reporter}:
+        return Reason(
+            "serves",
+            "BT-004",
+            "an enterprise registers an outlet for itself: `serves` must list only the "
+            f"reporter {reporter} (a regulator registers it for others)",
+        )
+    return None
+
+
 def apply_registry_fact(reg: Registry, ev: Event) -> list[Reason]:
     """Apply a registry fact to `reg` in place; the reasons if it may not be applied."""
     p = ev.payload
@@ -122,6 +161,15 @@ def apply_registry_fact(reg: Registry, ev: Event) -> list[Reason]:
                 ]
         elif not is_regulator:
             return [_only_regulator(t)]
+        elif Role.REGULATOR not in roles and _last_regulator(reg, p["enterprise"]):
+            return [
+                Reason(
+                    "roles",
+                    "BT-004",
+                    f"{p['enterprise']} is the last regulator: register another regulator "
+                    "before taking the role away (nobody could report registry facts after)",
+                )
+            ]
         reg.enterprises[p["enterprise"]] = Enterprise(
             p["enterprise"], p["name"], roles, p["region"]
         )
@@ -175,15 +223,10 @@ def apply_registry_fact(reg: Registry, ev: Event) -> list[Reason]:
     if t is EventType.OUTLET_REGISTERED:
         ent = p["enterprise"]
         serves = frozenset(p["serves"])
-        if not (is_regulator or reporter == ent or reporter in serves):
-            return [
-                Reason(
-                    "reporter",
-                    "BT-004",
-                    "an outlet is registered by a regulator, by itself or by an enterprise "
-                    "it collects for",
-                )
-            ]
+        before = reg.outlets.get(ent)
+        refused = None if is_regulator else _outlet_refused(reporter, ent, serves, before)
+        if refused is not None:
+            return [refused]
         reasons = []
         if Role.OUTLET not in reg.roles_of(ent):
             reasons.append(
@@ -194,7 +237,12 @@ def apply_registry_fact(reg: Registry, ev: Event) -> list[Reason]:
                 reasons.append(_unregistered("serves", party))
         if reasons:
             return reasons
-        reg.outlets[ent] = Outlet(ent, serves, p["region"], p["address"])
+        if is_regulator or before is None:
+            reg.outlets[ent] = Outlet(ent, serves, p["region"], p["address"])
+        elif reporter == ent:  # the outlet says where it is now; nobody it served is dropped
+            reg.outlets[ent] = Outlet(ent, before.serves, p["region"], p["address"])
+        else:  # an automaker adds itself to an outlet on record, as it is
+            reg.outlets[ent] = replace(before, serves=before.serves | serves)
         return []
     if t is EventType.VEHICLE_MODEL_REGISTERED:
         maker = p["automaker"]

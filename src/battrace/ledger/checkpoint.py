@@ -36,7 +36,7 @@ __all__ = [
 _SIG_PREFIX = "— "  # em dash U+2014, space
 _MAX_SIGNATURES = 100  # like golang.org/x/mod/sumdb/note
 _SIZE = re.compile(r"0|[1-9][0-9]*")
-_TIMESTAMP = re.compile(r"timestamp (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?)Z")
+_TIMESTAMP = re.compile(r"timestamp (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?)Z", re.ASCII)
 
 
 class CheckpointError(IntegrityViolation, ValueError):

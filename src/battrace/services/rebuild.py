@@ -13,6 +13,7 @@ from scratch.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ from battrace.domain.registry import Registry
 from battrace.domain.vocab import EventType
 from battrace.services.batch import count_event
 from battrace.services.common import registry_from, revive
-from battrace.store.rows import STORED_EVENT_COLUMNS, stored_event
+from battrace.store.rows import STORED_EVENT_COLUMNS, StoredEvent, stored_event
 from battrace.store.schema import events, withdrawals
 from battrace.store.sql import SqlStore
 
@@ -67,7 +68,9 @@ def fold_log(
     batteries: dict[str, Battery] = {}
     vehicles: dict[str, Vehicle] = {}
     stats: dict[tuple[int, str], list[int]] = {}
-    registry = registry_from(store.registry_events(), validation)
+    facts = store.registry_events()
+    registry = registry_from(facts, validation)
+    earlier = _EarlierRegistries(facts, validation)
     report = RebuildReport()
     with store.engine.connect() as conn:
         for row in conn.execution_options(yield_per=10_000).execute(q):
@@ -81,6 +84,9 @@ def fold_log(
             vin = vin_of(ev)
             v_before = vehicles.get(vin) if vin else None
             decision = decide(ev, before=before, vehicle=v_before, registry=registry)
+            if not decision.accepted:  # did a later fact narrow what it was decided with?
+                then = earlier.at(stored.seq)
+                decision = decide(ev, before=before, vehicle=v_before, registry=then)
             if not decision.accepted:
                 reasons = "; ".join(r.message for r in decision.reasons)
                 report.misfits.append(f"leaf {stored.seq} ({ev.type.value}): {reasons}")
@@ -95,6 +101,25 @@ def fold_log(
                 progress(report.events)
     report.batteries, report.vehicles = len(batteries), len(vehicles)
     return batteries, vehicles, registry, stats, report
+
+
+class _EarlierRegistries:
+    """The registry as ingest had it when it decided the event at a log position: the facts
+    stored before it. A later fact may narrow the registry (an enterprise registered again
+    with other roles, a qualification revoked): an event it accepted then must not be dropped
+    now. Built only for an event the final registry refuses, and remembered per position."""
+
+    def __init__(self, facts: list[StoredEvent], validation: ValidationContext | None) -> None:
+        self.facts = facts
+        self.seqs = [f.seq for f in facts]
+        self.validation = validation
+        self.cache: dict[int, Registry] = {}
+
+    def at(self, seq: int) -> Registry:
+        n = bisect.bisect_left(self.seqs, seq)
+        if n not in self.cache:
+            self.cache[n] = registry_from(self.facts[:n], self.validation)
+        return self.cache[n]
 
 
 def rebuild(store: SqlStore, *, validation: ValidationContext | None = None) -> RebuildReport:
