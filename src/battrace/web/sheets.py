@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,7 +182,9 @@ class SheetError(ValueError):
 
 
 def read_table(filename: str, data: bytes) -> list[list[Any]]:
-    """The file's rows (CSV in UTF-8 or GB18030, or the first sheet of an XLSX)."""
+    """The file's rows (CSV in UTF-8 or GB18030, or the first sheet of an XLSX), at most
+    `MAX_READ_ROWS` of at most `MAX_COLUMNS` values: a 5 KB XLSX may declare a sheet of
+    1,048,576 × 16,384 cells, which openpyxl pads every row to (137 GB of list slots)."""
     if len(data) > MAX_BYTES:
         raise SheetError("文件过大（上限 5 MB）", "the file is larger than 5 MB")
     if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
@@ -189,10 +192,12 @@ def read_table(filename: str, data: bytes) -> list[list[Any]]:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise SheetError("无法读取该 Excel 文件", f"cannot read this XLSX file: {exc}") from exc
-        ws = wb.worksheets[0]
-        rows: list[list[Any]] = [list(r) for r in ws.iter_rows(values_only=True)]
-        wb.close()
-        return rows
+        try:
+            ws = wb.worksheets[0]
+            ws.reset_dimensions()  # the cells that are there, not the size the file declares
+            return _bounded(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS))
+        finally:
+            wb.close()
     for enc in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(enc)
@@ -201,7 +206,29 @@ def read_table(filename: str, data: bytes) -> list[list[Any]]:
             continue
     else:
         raise SheetError("无法识别文件编码", "the file is neither UTF-8 nor GB18030 text")
-    return [list(r) for r in csv.reader(io.StringIO(text))]
+    return _bounded(r[:MAX_COLUMNS] for r in csv.reader(io.StringIO(text)))
+
+
+#: rows read from a file, blank ones included (the data rows are checked against MAX_ROWS)
+MAX_READ_ROWS = 2 * MAX_ROWS
+#: values read per row: every template has far fewer columns
+MAX_COLUMNS = 64
+
+
+def _bounded(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for row in rows:
+        if len(out) == MAX_READ_ROWS:
+            raise SheetError(
+                f"文件超过 {MAX_READ_ROWS} 行（含空行），请拆分文件或使用 API 批量上传",
+                f"the file has more than {MAX_READ_ROWS} rows (blank ones included): split it "
+                "or use the API's bulk upload",
+            )
+        cells = list(row)
+        while cells and cells[-1] is None:  # read-only sheets pad rows to MAX_COLUMNS
+            cells.pop()
+        out.append(cells)
+    return out
 
 
 def _header_map(event_type: str) -> dict[str, Column]:
