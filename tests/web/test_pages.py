@@ -164,3 +164,18 @@ def _figure(page: str, element_id: str, kind: type = int):
     m = re.search(rf'id="{element_id}"[^>]*>(?:<a [^>]*>)?([^<]+)<', page)
     assert m, element_id
     return kind(m.group(1).replace(",", "").strip())
+
+
+def test_non_ascii_in_a_cookie_or_form_token_is_refused_not_a_500(web):
+    """hmac.compare_digest raises TypeError on non-ASCII text: `Cookie: bt_session=a.é`
+    answered 500 on every dashboard page, `csrf=é` on the upload form."""
+    from battrace.web import session
+
+    assert session.read(b"k" * 32, "a.é") is None
+    assert session.check_csrf(b"k" * 32, None, "é") is False
+    r = web.client.get("/overview", headers={"Cookie": "bt_session=a.é".encode()})
+    assert r.status_code != 500
+    web.sign_in(kit.MAKER)
+    r = web.client.post("/upload", data={"event_type": "shipped", "csrf": "é"},
+                        files={"file": ("x.csv", b"id\n")})  # fmt: skip
+    assert r.status_code in (400, 403), r.status_code

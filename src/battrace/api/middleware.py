@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ class BodyLimit:
     """Refuse request bodies over `limit` bytes (413), by Content-Length up front and by
     counting streamed chunks; paths under `exempt` (uploads) set their own limit. Also refuse
     URLs carrying NUL characters (400): no identifier has one, and PostgreSQL cannot compare
-    text holding one."""
+    text holding one. API keys in a URL are cut to their key id (`_redact_tokens`)."""
 
     def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
@@ -26,6 +27,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if b"btk_" in scope.get("raw_path", b"") or b"btk_" in scope["query_string"]:
+            _redact_tokens(scope)
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             response = problem_response("bad-request", "the URL holds a NUL character")
             await response(scope, receive, send)
@@ -57,6 +60,21 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+_TOKEN_IN_URL = re.compile(r"btk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
+_TOKEN_IN_RAW = re.compile(rb"btk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
+
+
+def _redact_tokens(scope: Scope) -> None:
+    """A whole API key in a URL (`DELETE /v1/keys/btk_…`: an operator revoking what they were
+    handed) is cut to its key id before anything reads the URL: it is never echoed in an
+    error, and the server's access log — which reads this same scope — never holds the
+    secret. The id alone names the key, so the revocation still works."""
+    scope["path"] = _TOKEN_IN_URL.sub(r"\1", scope["path"])
+    if "raw_path" in scope and scope["raw_path"] is not None:
+        scope["raw_path"] = _TOKEN_IN_RAW.sub(rb"\1", scope["raw_path"])
+    scope["query_string"] = _TOKEN_IN_RAW.sub(rb"\1", scope["query_string"])
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -103,8 +103,8 @@ def read(secret: bytes, value: str | None, *, now: float | None = None) -> Sessi
     if not value or value.count(".") != 1:
         return None
     body, mac = value.split(".")
-    if not hmac.compare_digest(mac, _mac(secret, body)):
-        return None
+    if not hmac.compare_digest(mac.encode(), _mac(secret, body).encode()):
+        return None  # bytes: compare_digest raises TypeError on non-ASCII text
     try:
         d = json.loads(_unb64(body))
         s = Session(str(d["k"]), str(d["e"]), str(d["n"]), int(d["x"]))
@@ -123,4 +123,6 @@ def csrf_token(secret: bytes, session: Session | None) -> str:
 
 def check_csrf(secret: bytes, session: Session | None, token: str | None) -> bool:
     """True when `token` is the session's form token."""
-    return bool(token) and hmac.compare_digest(token or "", csrf_token(secret, session))
+    return bool(token) and hmac.compare_digest(
+        (token or "").encode(), csrf_token(secret, session).encode()
+    )  # bytes: compare_digest raises TypeError on non-ASCII text
