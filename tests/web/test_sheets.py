@@ -89,7 +89,8 @@ def _declared_huge(dimension: str) -> bytes:
         for item in src.infolist():
             data = src.read(item)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>'.encode(), data)  # fmt: skip
+                wanted = f'<dimension ref="{dimension}"/>'.encode()
+                data = re.sub(rb'<dimension ref="[^"]*"/>', wanted, data)
             dst.writestr(item, data)
     return out.getvalue()
 
