@@ -185,3 +185,8 @@ def test_a_scorecard_with_nothing_to_count_says_null_not_a_dash(api: Api) -> Non
     r = api.get(f"/v1/enterprises/{kit.DISMANTLER}/scorecard", kit.DISMANTLER)
     assert r.status_code == 200, r.text
     assert r.json()["on_time_pct"] is None
+
+
+def test_a_previous_size_past_64_bits_is_a_422(api: Api) -> None:
+    r = api.get(f"/v1/batteries/{kit.code(1)}/bundle?previous_size={2**63}", kit.REGULATOR)
+    assert r.status_code == 422, r.text

@@ -179,3 +179,18 @@ def test_non_ascii_in_a_cookie_or_form_token_is_refused_not_a_500(web):
     r = web.client.post("/upload", data={"event_type": "shipped", "csrf": "é"},
                         files={"file": ("x.csv", b"id\n")})  # fmt: skip
     assert r.status_code in (400, 403), r.status_code
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/findings?offset=100000000000000000000",
+        "/batteries?offset=100000000000000000000",
+        "/findings/99999999999999999999",
+        "/flows?since=0001-01-01&until=9999-12-31",
+        "/findings?since=9999-12-31",
+    ],
+)
+def test_numbers_and_days_past_any_table_are_not_a_500(web, path):
+    r = web.get(path, kit.REGULATOR)
+    assert r.status_code in (200, 400, 404, 422), (r.status_code, r.text[:300])

@@ -70,15 +70,24 @@ def parse_day(value: str | None) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # 9999-12-31 overflowed the end-of-day arithmetic
+        raise InvalidInput(f"{value} is outside {FIRST_DAY} … {LAST_DAY}")
+    return day
+
+
+#: the days a filter may name (power batteries with codes began in 2018)
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+#: a paging offset past any table (an offset past a 64-bit integer was a 500 from the database)
+MAX_OFFSET = 2**31
 
 
 def parse_offset(value: str | None) -> int:
     """A non-negative paging offset."""
     try:
-        return max(0, int(value or 0))
+        return min(MAX_OFFSET, max(0, int(value or 0)))
     except ValueError:
         return 0
 

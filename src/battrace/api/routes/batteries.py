@@ -64,7 +64,11 @@ def get_bundle(
     code: Code,
     previous_size: Annotated[
         int | None,
-        Query(ge=0, description="Also prove consistency from the checkpoint of this size."),
+        Query(
+            ge=0,
+            le=2**63 - 1,
+            description="Also prove consistency from the checkpoint of this size.",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """The history proven against the latest checkpoint (docs/transparency-log.md §5), to

@@ -62,7 +62,7 @@ def findings_page(request: Request, who: Who, state: State) -> Response:
 def finding_page(request: Request, who: Who, state: State, finding_id: int) -> Response:
     """One finding: its message, figures, legal basis, evidence events and battery timelines."""
     access.require_key(who.principal, "findings")
-    item = fa.one(state.store, finding_id)
+    item = fa.one(state.store, finding_id) if 0 < finding_id < 2**63 else None
     if item is None:
         raise NotFound(f"no finding {finding_id}")
     access.require_own_or_regulator(who.principal, item["enterprise"], "findings")
