@@ -169,3 +169,58 @@ def test_uploads_left_unfinished_by_a_stopped_server_are_marked_failed(
         view = api.get(f"/v1/uploads/{upload_id}", kit.REGULATOR).json()
         assert view["status"] == "failed"
         assert "interrupted" in view["error"]
+
+
+def test_a_key_revoked_while_its_upload_runs_stops_the_rest(
+    store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker ingested a queued upload as the identity captured when it was sent: 20,000
+    lines went in after their key was revoked."""
+    from battrace.services import apikeys
+    from tests.api.conftest import NOW
+
+    for api in make_api(store, tmp_path, upload_batch=10):
+        st = api.app.state.battrace
+        real = st.ingest_lines
+        batches_seen: list[int] = []
+
+        def revoke_after_the_first(
+            principal: Any,
+            lines: list[bytes | None],
+            real: Any = real,
+            api: Api = api,
+            batches_seen: list[int] = batches_seen,
+        ) -> Any:
+            out = real(principal, lines)
+            batches_seen.append(len(lines))
+            if len(batches_seen) == 1:
+                apikeys.revoke(api.store, api.keys[kit.MAKER].split("_")[1], now=NOW)
+            return out
+
+        monkeypatch.setattr(st, "ingest_lines", revoke_after_the_first)
+        maker, _ = _lifecycles(30)
+        r = api.post("/v1/uploads", kit.MAKER, files={"file": ("e.jsonl", _jsonl(maker))})
+        assert r.status_code == 202, r.text
+        done = _finish(api, r.json()["id"], kit.REGULATOR)
+        assert batches_seen == [10]
+        assert (done["status"], done["accepted"]) == ("failed", 10)
+        assert "revoked" in done["error"]
+
+
+def test_past_the_first_refusals_an_upload_counts_them_without_keeping_each(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 300 KB file of `{}` lines stored 93 MB of per-line reasons."""
+    from battrace.services import uploads
+
+    monkeypatch.setattr(uploads, "MAX_KEPT_REFUSALS", 5)
+    maker, _ = _lifecycles(3)
+    data = b"{}\n" * 8 + _jsonl(maker) + b"{}\n" * 4
+    r = api.post("/v1/uploads", kit.MAKER, files={"file": ("e.jsonl", data)})
+    done = _finish(api, r.json()["id"], kit.MAKER)
+    assert (done["accepted"], done["rejected"]) == (6, 12)
+    assert done["results_total"] == 6 + 5
+    assert [x["line"] for x in done["results"] if x["status"] == "rejected"] == [1, 2, 3, 4, 5]
+    assert "first 5" in done["results_kept"]
+    r = api.post("/v1/uploads", kit.MAKER, files={"file": ("f.jsonl", b"{}\n")})
+    assert _finish(api, r.json()["id"], kit.MAKER)["results_kept"] == "all"

@@ -158,6 +158,9 @@ class UploadOut(Out):
     started_at: str | None
     finished_at: str | None
     results_total: int
+    #: which lines have a stored result: "all", or every accepted line and the first 10,000
+    #: rejected or duplicate ones (the rest are counted in `rejected` / `duplicates` only)
+    results_kept: str
     results: list[UploadLineOut]
     next_offset: int | None
 

@@ -24,9 +24,9 @@ from battrace.api.metrics import Metrics
 from battrace.config import Settings
 from battrace.domain.events import Reason
 from battrace.domain.policy import Policy
-from battrace.errors import StoreError
+from battrace.errors import AccessDenied, StoreError
 from battrace.ledger.keys import NoteVerifier
-from battrace.services import access, uploads
+from battrace.services import access, apikeys, uploads
 from battrace.services.batch import decode_line
 from battrace.services.clock import utc_now
 from battrace.services.ingest import EventResult, Ingestor
@@ -45,8 +45,9 @@ class ApiOptions:
     max_body_bytes: int = 64 * 1024 * 1024
     #: events per `POST /v1/events`
     max_batch_events: int = MAX_BATCH_EVENTS
-    #: largest upload (None: no limit but the disk)
-    max_upload_bytes: int | None = None
+    #: largest upload (None: no limit but the disk); 4 GiB holds ~16 M events of the
+    #: benchmark data, and keeps one client from filling the spool's disk
+    max_upload_bytes: int | None = 4 << 30
     #: where upload files wait to be processed (None: a temporary directory per app)
     upload_dir: Path | None = None
     #: events per ingest transaction of an upload
@@ -201,6 +202,21 @@ class ApiState:
         raws = [decode_line(line) for line in lines]
         return [x.result for x in self.ingest(principal, raws, source="upload", receipts=False)]
 
+    def ingest_upload_lines(
+        self, principal: access.Principal, lines: list[bytes | None]
+    ) -> list[EventResult]:
+        """`ingest_lines` for a batch of a queued upload: the key that sent it must still be
+        active (a revocation stops the rest of the file; the upload ends failed, saying so)."""
+        if (
+            principal.key_id is not None
+            and not apikeys.find_key(self.store, principal.key_id).active
+        ):
+            raise AccessDenied(
+                f"API key {principal.key_id} was revoked while its upload ran: the rest of "
+                "the file was not ingested"
+            )
+        return self.ingest_lines(principal, lines)
+
     # ------------------------------------------------------------ uploads
     @property
     def spool(self) -> Path:
@@ -298,7 +314,7 @@ class UploadWorker:
                     st.store,
                     upload_id,
                     path,
-                    ingest=functools.partial(st.ingest_lines, principal),
+                    ingest=functools.partial(st.ingest_upload_lines, principal),
                     clock=st.options.clock,
                     batch_size=st.options.upload_batch,
                 )
