@@ -46,3 +46,21 @@ def test_a_regulator_reporting_sees_every_identifier(api: Api) -> None:
     body = api.send(api.ev("shipped", "2025-01-04", kit.REGULATOR, battery=pack, to=kit.OUTLET))
     messages = " ".join(r["message"] for x in body["results"] for r in x["reasons"])
     assert kit.MAKER in messages
+
+
+def test_a_finding_does_not_name_other_enterprises_to_the_one_it_is_about(api: Api) -> None:
+    """The rejection message masked the enterprise that first registered a code, but the
+    BT-003 finding it raised named it to the same enterprise, in the API, the dashboard and
+    the CSV export."""
+    pack = kit.code(63)
+    api.ok(api.produce(pack))
+    ratings = {"rated_capacity_ah": 150, "nominal_voltage_v": 350, "energy_kwh": 52.5}
+    ev = api.ev("produced", "2025-01-04", kit.MAKER2, battery=pack, chemistry="LFP",
+                mass_kg=350, **ratings)  # fmt: skip
+    api.send(ev)
+    mine = api.get("/v1/findings?rule=BT-003", kit.MAKER2).json()["items"]
+    assert mine, "the clone raised no finding"
+    assert kit.MAKER not in str(mine)
+    assert "another enterprise" in mine[0]["message_en"]
+    regulator = api.get("/v1/findings?rule=BT-003", kit.REGULATOR).json()["items"]
+    assert kit.MAKER in regulator[0]["message_en"]

@@ -325,7 +325,7 @@ def findings(
     """Findings: all for regulators; an enterprise sees only those naming it."""
     enterprise = findings_scope(p, enterprise)
     registry_view._page(limit, offset)
-    return audit.list_findings(
+    items = audit.list_findings(
         store,
         rule=rule,
         enterprise=enterprise,
@@ -335,6 +335,37 @@ def findings(
         limit=limit,
         offset=offset,
     )
+    return [shape_finding(p, i) for i in items]
+
+
+def shape_finding(p: Principal, item: dict[str, Any]) -> dict[str, Any]:
+    """A finding as the caller may read it: an enterprise sees its own findings, but not who
+    else holds a battery or recycled it ("… was recycled by <USCC> …" named the recycler to
+    the enterprise whose rejection message had masked it) — other enterprises' USCCs in the
+    messages and figures become a neutral word, as in rejection messages. Regulators see
+    all."""
+    if p.is_regulator:
+        return item
+    mine = p.enterprise or ""
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, str):
+            return _USCC_WORD.sub(
+                lambda m: m.group(0) if m.group(0) == mine else "another enterprise (其他企业)",
+                value,
+            )
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        if isinstance(value, dict):
+            return {k: mask(v) for k, v in value.items()}
+        return value
+
+    shaped = dict(item)
+    for key in ("message_zh", "message_en", "detail", "withdrawn_reason"):
+        if key in shaped:
+            shaped[key] = mask(shaped[key])
+    shaped["events"] = [e if str(e).startswith(f"{mine}/") else mask(e) for e in item["events"]]
+    return shaped
 
 
 def scorecard(store: SqlStore, p: Principal, uscc: str) -> dict[str, Any]:

@@ -244,7 +244,13 @@ def finding_dict(row: Any) -> dict[str, Any]:
         "id": int(row["id"]),
         "rule": row["rule"],
         "name": RULES[row["rule"]].name if row["rule"] in RULES else None,
-        "moment": Moment.INGEST.value if row["trigger_seq"] is not None else Moment.AUDIT.value,
+        "moment": (
+            RULES[row["rule"]].moment.value
+            if row["rule"] in RULES  # an ingest rule's finding on a refused event has no seq
+            else Moment.INGEST.value
+            if row["trigger_seq"] is not None
+            else Moment.AUDIT.value
+        ),
         "severity": row["severity"],
         "enterprise": row["enterprise"],
         "codes": json.loads(row["codes"]),

@@ -30,7 +30,8 @@ Table = tuple[list[str], list[list[Any]]]
 
 def _findings(request: Request, who: Who, state: Any) -> Table:
     f = finding_filter(request, who)
-    items, _ = fa.find(state.store, f, limit=MAX_ROWS)
+    found, _ = fa.find(state.store, f, limit=MAX_ROWS)
+    items = [access.shape_finding(who.principal, i) for i in found]
     heads = ["id", "rule", "severity", "enterprise", "enterprise_name", "region", "status",
              "found_at", "as_of", "codes", "vins", "events", "message_zh",
              "message_en"]  # fmt: skip

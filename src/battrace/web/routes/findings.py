@@ -44,15 +44,17 @@ def findings_page(request: Request, who: Who, state: State) -> Response:
     f = finding_filter(request, who)
     offset = parse_offset(request.query_params.get("offset"))
     items, total = fa.find(state.store, f, limit=PAGE, offset=offset)
+    counts = fa.counts_by_rule(state.store, f)
     return render(
         request,
         who,
         "findings.html",
         f=f,
-        items=items,
+        items=[access.shape_finding(who.principal, i) for i in items],
         page=pager(offset, len(items), total),
-        counts=fa.counts_by_rule(state.store, f),
-        rules=[r for r in CATALOGUE if r.outcome.value != "reject"],
+        counts=counts,
+        # rules that raise findings, and any that has some (BT-005 rejects and flags)
+        rules=[r for r in CATALOGUE if r.outcome.value != "reject" or r.id in counts],
         query=str(request.query_params),
     )
 
@@ -66,6 +68,7 @@ def finding_page(request: Request, who: Who, state: State, finding_id: int) -> R
     if item is None:
         raise NotFound(f"no finding {finding_id}")
     access.require_own_or_regulator(who.principal, item["enterprise"], "findings")
+    item = access.shape_finding(who.principal, item)
     rule = RULES.get(item["rule"])
     return render(
         request,
@@ -73,18 +76,21 @@ def finding_page(request: Request, who: Who, state: State, finding_id: int) -> R
         "finding.html",
         item=item,
         rule=rule,
-        events=_evidence(state, item["events"]),
+        events=_evidence(state, who, item["events"]),
         timelines=_timelines(state, who, item["codes"][:MAX_TIMELINES]),
         detail=_detail_rows(item["detail"]),
     )
 
 
-def _evidence(state: Any, refs: list[str]) -> list[dict[str, Any]]:
-    """The evidence events ("reporter/id") as stored."""
+def _evidence(state: Any, who: Who, refs: list[str]) -> list[dict[str, Any]]:
+    """The evidence events ("reporter/id") as stored; an enterprise sees its own only (the
+    others' refs were masked by `access.shape_finding`, and are shown as missing)."""
     out = []
+    mine = who.principal.is_regulator
     for ref in refs[:50]:
         reporter, _, event_id = str(ref).partition("/")
-        stored = state.store.event_by_key(reporter, event_id)
+        own = mine or reporter == who.enterprise
+        stored = state.store.event_by_key(reporter, event_id) if own else None
         if stored is None:
             out.append({"ref": ref, "missing": True})
             continue
