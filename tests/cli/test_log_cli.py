@@ -52,3 +52,31 @@ def test_a_signing_key_readable_by_others_is_refused(tmp_path, monkeypatch):
     r = runner.invoke(app, ["checkpoint", "--db", db])
     assert r.exit_code == 2
     assert "chmod 600" in r.stderr
+
+
+def test_output_files_and_store_directories_fail_clearly_or_are_made(tmp_path, monkeypatch):
+    """A bundle or receipt written into a missing directory raised FileNotFoundError with a
+    traceback (exit 1, which means "rejected" elsewhere); `init` of a store in a missing
+    directory failed with "unable to open database file"; `--as-of` was silently ignored by
+    `--bundle`; `verify --json` without a key said ok with nothing about signatures."""
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 'new' / 'dir' / 'b.db'}"
+    assert runner.invoke(app, ["init", "--db", db]).exit_code == 0
+    f = write(tmp_path / "e.jsonl", simple_lifecycles(1))
+    assert runner.invoke(app, ["ingest", str(f), "--db", db]).exit_code == 0
+    pack = next(json.loads(x)["battery"] for x in f.read_text().splitlines() if '"battery"' in x)
+    for args in (
+        ["trace", pack, "--db", db, "--bundle", str(tmp_path / "nodir" / "b.json")],
+        ["trace", pack, "--db", db, "--bundle", str(tmp_path)],
+        ["receipt", json.loads(f.read_text().splitlines()[0])["reporter"], "reg-1", "--db", db,
+         "-o", str(tmp_path / "nodir" / "r.json")],
+    ):  # fmt: skip
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert "error (file)" in r.stderr
+    r = runner.invoke(app, ["trace", pack, "--db", db, "--as-of", "2025-06-30", "--bundle", "b"])
+    assert r.exit_code == 2 and "--as-of" in r.stderr
+    monkeypatch.setenv("BATTRACE_KEY_DIR", str(tmp_path / "none"))
+    r = runner.invoke(app, ["verify", "--db", db, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["signatures_checked"] is False

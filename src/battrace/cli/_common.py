@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from battrace.config import Settings
 from battrace.errors import BattraceError
@@ -50,9 +51,14 @@ def _default(obj: Any) -> Any:
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Turn a battrace error into one clear line on stderr and exit status 2."""
+    """Turn a battrace error, or a file that cannot be read or written, into one clear line
+    on stderr and exit status 2."""
     try:
         yield
     except BattraceError as exc:
         err_console.print(f"[bold red]error[/] ({exc.kind}): {exc}")
+        raise typer.Exit(2) from None
+    except OSError as exc:  # a file to write or read: a missing directory, a directory, rights
+        where = f"{escape(str(exc.filename))}: " if exc.filename else ""
+        err_console.print(f"[bold red]error[/] (file): {where}{escape(exc.strerror or str(exc))}")
         raise typer.Exit(2) from None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -239,6 +240,11 @@ def trace(
 
     with translated_errors():
         day = _day(as_of)
+        if day is not None and bundle is not None:
+            raise InvalidInput(
+                "--bundle proves the whole history against the latest checkpoint: leave out "
+                "--as-of (the bundle's events carry their times; a verifier can cut them)"
+            )
         s = settings(db)
         store = bootstrap.open_store(s)
         view = trace_code(store, code, as_of=day, validation=bootstrap.validation_context(s))
@@ -325,7 +331,7 @@ def rebuild(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     with translated_errors():
         s = settings(db)
         store = bootstrap.open_store(s)
-        with console.status("folding the log …"):
+        with err_console.status("folding the log …"):  # stderr: --json stays clean
             report = rebuild_projections(store, validation=bootstrap.validation_context(s))
         store.close()
     if as_json:
@@ -336,5 +342,5 @@ def rebuild(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
             f"{report.vehicles:,} vehicles"
         )
         for misfit in report.misfits:
-            err_console.print(f"[red]misfit[/] {misfit}", markup=False)
+            err_console.print(f"[red]misfit[/] {escape(misfit)}")
     raise typer.Exit(1 if report.misfits else 0)

@@ -61,15 +61,17 @@ def verify(
         s = settings(db)
         verifier = bootstrap.verifier(s, key)
         store = bootstrap.open_store(s)
-        with console.status("recomputing the log …"):
+        with err_console.status("recomputing the log …"):  # stderr: --json stays clean
             report = log_service.verify_log(store, verifier)
         store.close()
     if as_json:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "signatures_checked": verifier is not None})
     else:
         if verifier is None:
             err_console.print("[yellow]no verifier key: checkpoint signatures not checked[/]")
         verdict = "[green]OK[/]" if report.ok else "[bold red]FAILED[/]"
+        if report.ok and verifier is None:
+            verdict += " [yellow](hashes only: signatures not checked)[/]"
         console.print(
             f"{verdict} · {report.leaves:,} leaves, {report.checkpoints:,} checkpoints in "
             f"{report.seconds:.1f} s"
@@ -151,8 +153,9 @@ def receipt(
         store = bootstrap.open_store(settings(db))
         doc = log_service.receipt(store, reporter, event_id)
         store.close()
+        if out:
+            out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
     if out:
-        out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
         console.print(f"receipt written to {out}")
     else:
         print_json(doc)

@@ -75,6 +75,8 @@ class SqlStore:
             # SQLite would create an empty file on connecting: a read must leave nothing behind
             store.close()
             raise store._not_a_store()
+        if create and store.file is not None:
+            store.file.parent.mkdir(parents=True, exist_ok=True)  # `init --db new/dir/x.db`
         try:
             if create:
                 migrate.upgrade(store.engine)
