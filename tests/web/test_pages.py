@@ -194,3 +194,19 @@ def test_non_ascii_in_a_cookie_or_form_token_is_refused_not_a_500(web):
 def test_numbers_and_days_past_any_table_are_not_a_500(web, path):
     r = web.get(path, kit.REGULATOR)
     assert r.status_code in (200, 400, 404, 422), (r.status_code, r.text[:300])
+
+
+def test_a_browser_gets_the_error_page_and_an_api_client_the_problem_document(web):
+    """A mistyped page URL, a malformed path parameter or a code with a "/" typed into the
+    lookup answered a browser with raw application/problem+json."""
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    for path, status in (("/overveiw", 404), ("/findings/abc", 422)):
+        r = web.client.get(path, headers=html, follow_redirects=False)
+        assert r.status_code == status
+        assert r.headers["content-type"].startswith("text/html"), (path, r.text[:200])
+        r = web.client.get(path, follow_redirects=False)
+        assert r.headers["content-type"] == "application/problem+json"
+    r = web.client.get("/v1/nope", headers=html)
+    assert r.headers["content-type"] == "application/problem+json"
+    r = web.client.get("/b?code=../../etc/passwd", headers=html, follow_redirects=False)
+    assert r.headers["location"] == "/b/..%2F..%2FETC%2FPASSWD"

@@ -99,6 +99,7 @@ def plug_in_web(app: FastAPI) -> None:
     router = getattr(web, "router", None)
     if router is not None:
         app.include_router(router)
+    app.state.browser_error = getattr(web, "browser_error", None)  # problems.py asks it first
     static = getattr(web, "STATIC_DIR", None)
     if static is None and web.__file__ is not None:
         static = Path(web.__file__).parent / "static"

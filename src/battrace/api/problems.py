@@ -169,13 +169,27 @@ async def _validation(request: Request, exc: Exception) -> Response:
     ]
     first = found[0] if found else None
     detail = f"{'.'.join(first['loc'])}: {first['message']}" if first else "the request is invalid"
+    page = _browser_page(request, 422, detail)
+    if page is not None:
+        return page
     return problem_response("invalid-input", detail, instance=request.url.path, errors=found)
+
+
+def _browser_page(request: Request, status: int, detail: str | None) -> Response | None:
+    """The dashboard's HTML error page for a browser asking for a page (`web.browser_error`,
+    when the web is plugged in), else None."""
+    hook = getattr(request.app.state, "browser_error", None)
+    return hook(request, status, detail or "") if hook is not None else None
 
 
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     kind = _BY_STATUS.get(exc.status_code, "error" if exc.status_code >= 500 else "invalid-input")
     detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code in (404, 405, 422):
+        page = _browser_page(request, exc.status_code, detail)
+        if page is not None:
+            return page
     return problem_response(
         kind,
         detail,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from battrace.web.pages import browser_error
 from battrace.web.routes import build_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 router = build_router()
 
-__all__ = ["STATIC_DIR", "router"]
+__all__ = ["STATIC_DIR", "browser_error", "router"]

@@ -45,6 +45,23 @@ def html_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: paths that answer machines only: their errors stay RFC 9457 problem documents
+_MACHINE_PATHS = ("/v1/", "/openapi", "/docs", "/redoc", "/metrics", "/static/")
+
+
+def browser_error(request: Request, status: int, detail: str) -> Response | None:
+    """An error the app's handlers met outside any page (an unknown URL, a malformed path
+    parameter) as the localized HTML error page, when a browser asked for a page; None for
+    API clients, which get the problem document."""
+    path = request.url.path
+    if path.startswith(_MACHINE_PATHS) or "text/html" not in request.headers.get("accept", ""):
+        return None
+    from battrace.web.context import viewer
+
+    title = {404: "not_found", 403: "access_denied"}.get(status, "error")
+    return error_page(request, viewer(request), status, title, detail)
+
+
 def _page_for(exc: BattraceError, request: Request, who: Viewer) -> Response:
     if isinstance(exc, AccessDenied):
         if who.principal.is_public:

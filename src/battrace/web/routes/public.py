@@ -6,6 +6,7 @@ public, a market inspector or a buyer of a second-hand battery sees after scanni
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -26,7 +27,9 @@ def lookup_form(request: Request, who: Who, code: str | None = None) -> Response
     """The lookup form (a submitted code goes to its short URL)."""
     if code and code.strip():
         clean = code.strip().upper()[:MAX_CODE]
-        return finish(RedirectResponse(f"/b/{clean}", status_code=303), who)
+        # quoted whole: a "/" or "?" typed into the box must stay part of the code
+        target = f"/b/{urllib.parse.quote(clean, safe='')}"
+        return finish(RedirectResponse(target, status_code=303), who)
     return render(request, who, "lookup.html", code="", result=None, check=None)
 
 
