@@ -37,11 +37,14 @@ def run(
     rules: set[str] | None = None,
     policy: Policy = POLICY,
     calendar: WorkingCalendar = CAL,
+    rewind: bool = False,
 ) -> AuditReport:
     """Audit as of a day, run at noon UTC the day after."""
     d = day(as_of)
     now = dt.datetime.combine(d + dt.timedelta(days=1), dt.time(12), tzinfo=dt.UTC)
-    return audit(store, as_of=d, policy=policy, calendar=calendar, rules=rules, now=now)
+    return audit(
+        store, as_of=d, policy=policy, calendar=calendar, rules=rules, now=now, rewind=rewind
+    )
 
 
 def open_findings(store: SqlStore, rule: str) -> list[dict[str, Any]]:

@@ -70,9 +70,22 @@ def test_ingest_time_findings_are_never_touched_by_the_audit(world, store):
     assert late
 
     s.run(store, AS_OF)
-    s.run(store, "2026-01-05")
+    s.run(store, "2026-01-05", rewind=True)
 
     assert s.open_findings(store, "BT-020") == late
+
+
+def test_an_audit_of_an_earlier_day_than_the_open_findings_must_be_asked_for(world, store):
+    """`audit --as-of 1999-01-01` withdrew every open audit finding (none existed then), and
+    the next audit opened them again under new ids: the withdrawn copies piled up."""
+    busy_world(world)
+    s.run(store, AS_OF)
+    before = open_keys(store)
+    with pytest.raises(InvalidInput, match="rewind"):
+        s.run(store, "2026-01-05")
+    assert open_keys(store) == before
+    s.run(store, AS_OF)  # the same day again is fine
+    assert open_keys(store) == before
 
 
 def test_running_one_rule_leaves_the_other_rules_findings_alone(world, store):

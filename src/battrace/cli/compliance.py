@@ -30,10 +30,17 @@ def audit(
         None, "--rule", help="Run only this audit rule (repeatable), e.g. --rule BT-021."
     ),
     show: int = typer.Option(SHOWN, "--show", min=0, help="Findings to list in the table."),
+    rewind: bool = typer.Option(
+        False,
+        "--rewind",
+        help="Allow an --as-of earlier than the stored findings' day: what was found since is "
+        "withdrawn and that day's findings open instead.",
+    ),
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Run the audit rules (BT-021 … BT-025) over the whole store and update their findings."""
+    """Run the audit rules (BT-021 … BT-025) over the whole store and update their findings
+    (the open findings are always those of the latest audit)."""
     from battrace import bootstrap
     from battrace.services.audit import audit as run_audit
 
@@ -52,6 +59,7 @@ def audit(
                 calendar=calendar,
                 rules=set(rule) if rule else None,
                 now=now,
+                rewind=rewind,
             )
         finally:
             store.close()

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, select
+
 from battrace.domain.calendar import WorkingCalendar
 from battrace.domain.events import to_us
 from battrace.domain.policy import Policy
@@ -27,6 +29,7 @@ from battrace.services import audit_mass
 from battrace.services import audit_rules as ar
 from battrace.services.common import CST, rfc3339
 from battrace.store.audit_sql import AuditSql, select_findings
+from battrace.store.schema import findings as findings_table
 from battrace.store.sql import SqlStore
 
 #: the audit rules in the order they run (BT-025 reads BT-021's fresh findings)
@@ -108,9 +111,12 @@ def audit(
     rules: set[str] | None = None,
     now: dt.datetime,
     with_findings: bool = True,
+    rewind: bool = False,
 ) -> AuditReport:
     """Run the audit rules (all, or `rules`) over the store as of the end of `as_of` (policy
-    timezone), and bring their open findings up to date."""
+    timezone), and bring their open findings up to date. The open findings are those of the
+    latest audit: one as of an earlier day than the stored findings' would withdraw what was
+    found since, so it is refused unless `rewind`."""
     chosen = _chosen(rules)
     if isinstance(as_of, dt.datetime) or not isinstance(as_of, dt.date):
         raise InvalidInput("as_of must be a date (YYYY-MM-DD)")
@@ -119,6 +125,14 @@ def audit(
     today = policy.local_date(now)
     if as_of > today:
         raise InvalidInput(f"as_of {as_of} is after today ({today}): an audit judges the past")
+    if not rewind:
+        latest = _latest_audit_day(store, chosen)
+        if latest is not None and as_of < latest:
+            raise InvalidInput(
+                f"the open findings are those of the audit as of {latest}; an audit as of "
+                f"{as_of} would withdraw what was found since and open the findings of that "
+                "day instead — ask for that explicitly (--rewind), or audit as of a later day"
+            )
     started = time.perf_counter()
     now_us = to_us(now)
     reason = f"no longer found by the audit as of {as_of} (policy {policy.version})"
@@ -155,6 +169,16 @@ def audit(
         time.perf_counter() - started,
         found_rows,
     )
+
+
+def _latest_audit_day(store: SqlStore, rules: list[str]) -> dt.date | None:
+    """The day the stored findings of these audit rules were judged as of (the latest)."""
+    q = select(func.max(findings_table.c.as_of)).where(
+        findings_table.c.rule.in_(rules), findings_table.c.as_of.is_not(None)
+    )
+    with store.engine.connect() as c:
+        day = c.execute(q).scalar_one_or_none()
+    return dt.date.fromisoformat(day) if day else None
 
 
 @contextmanager
