@@ -140,3 +140,35 @@ def test_digits_are_ascii_digits() -> None:
         assert field == "location"
     ((field, _),) = reasons(produced(code(3), time="２０２５-01-03T10:00:00+08:00"))
     assert field == "time"
+
+
+def test_a_vehicle_carries_packs() -> None:
+    """A module was accepted as installed in a vehicle (and as its replacement pack)."""
+    from battrace.identity import ProductType
+    from tests.kit import AUTOMAKER, MODEL, VIN1
+
+    module = code(5, kind=ProductType.MODULE)
+    base = {"id": "i1", "time": "2025-01-03T10:00:00+08:00", "reporter": AUTOMAKER,
+            "vin": VIN1}  # fmt: skip
+    installed = {**base, "type": "installed", "battery": module, "vehicle_model": MODEL}
+    ((field, message),) = reasons(installed)
+    assert field == "battery" and "vehicle carries packs" in message
+    assert reasons({**installed, "battery": code(5)}) == []
+    replaced = {**base, "type": "replaced", "battery": module, "removed": code(6)}
+    assert [f for f, _ in reasons(replaced)] == ["battery"]
+
+
+def test_a_sale_cannot_precede_its_certificate_and_messages_read_well() -> None:
+    from tests.kit import AUTOMAKER, VIN1
+
+    sold = {"id": "v1", "type": "vehicle_sold", "time": "2026-12-01T10:00:00+08:00",
+            "reporter": AUTOMAKER, "vin": VIN1, "certificate_date": "2027-06-30"}  # fmt: skip
+    ((field, message),) = reasons(sold)
+    assert field == "certificate_date" and "after the sale" in message
+    assert reasons({**sold, "certificate_date": "2026-11-30"}) == []
+    ((_, message),) = reasons({k: v for k, v in sold.items() if k != "vin"})
+    assert message == "is required for a vehicle_sold event"
+    installed = {"id": "i", "type": "installed", "time": "2025-01-03T10:00:00+08:00",
+                 "reporter": AUTOMAKER, "vin": VIN1, "battery": code(5)}  # fmt: skip
+    ((_, message),) = reasons(installed)
+    assert message == "is required for an installed event"

@@ -29,7 +29,7 @@ from battrace.domain.event_model import (
 )
 from battrace.domain.fields import _COMMON, _ENVELOPE, _LIST_FORM, SPEC, _uscc
 from battrace.domain.vocab import EventType
-from battrace.identity import PRODUCT_RANK, BatteryCode, is_uscc
+from battrace.identity import PRODUCT_RANK, BatteryCode, ProductType, is_uscc
 
 __all__ = [
     "CLOCK_SKEW",
@@ -136,7 +136,9 @@ def validate_event(raw: Any, ctx: ValidationContext = _DEFAULT_CONTEXT) -> Event
     etype, spec = found
     if not spec.required <= raw.keys():
         for name in sorted(spec.required - raw.keys()):
-            reasons.append(Reason(name, None, f"is required for a {etype.value} event"))
+            reasons.append(
+                Reason(name, None, f"is required for {_article(etype.value)} {etype.value} event")
+            )
     checks = spec.checks
     for name, value in raw.items():
         check = checks.get(name)
@@ -146,7 +148,8 @@ def validate_event(raw: Any, ctx: ValidationContext = _DEFAULT_CONTEXT) -> Event
                     Reason(
                         name,
                         None,
-                        f"unknown field for a {etype.value} event; allowed: {spec.allowed}",
+                        f"unknown field for {_article(etype.value)} {etype.value} event; "
+                        f"allowed: {spec.allowed}",
                     )
                 )
             continue
@@ -209,6 +212,20 @@ def _cross_field(ev: Event, ctx: ValidationContext) -> list[Reason]:
     elif etype is EventType.REPLACED:
         if ev.payload["removed"] == ev.payload["battery"]:
             reasons.append(Reason("removed", None, "the removed pack is the new pack"))
+        reasons.extend(_a_pack(ev))
+    elif etype is EventType.INSTALLED:
+        reasons.extend(_a_pack(ev))
+    elif etype is EventType.VEHICLE_SOLD:
+        certified = dt.date.fromisoformat(ev.payload["certificate_date"])
+        if certified > ev.time.date():
+            reasons.append(
+                Reason(
+                    "certificate_date",
+                    None,
+                    f"{certified} is after the sale ({ev.time.date()}): the conformity "
+                    "certificate is issued by the time the vehicle is sold",
+                )
+            )
     elif etype is EventType.REPROCESSED:
         new = ev.payload["battery"]
         reasons.extend(_identity_fits(ev, ev.codes[new], ev.payload.get("chemistry")))
@@ -225,6 +242,25 @@ def _cross_field(ev: Event, ctx: ValidationContext) -> list[Reason]:
         if until is not None and until < ev.payload["valid_from"]:
             reasons.append(Reason("valid_until", None, "is before valid_from"))
     return reasons
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _a_pack(ev: Event) -> list[Reason]:
+    """A vehicle carries packs (EVENTS.md: `installed` binds a pack to the vehicle)."""
+    code = ev.codes[ev.payload["battery"]]
+    if code.product_type is ProductType.PACK:
+        return []
+    return [
+        Reason(
+            "battery",
+            "BT-006",
+            f"{code.code} is a {code.product_type._value_} (code position 4 is "
+            f"{code.product_type.letter!r}): a vehicle carries packs; report the pack it is in",
+        )
+    ]
 
 
 def _identity_fits(ev: Event, code: BatteryCode, chem: str | None) -> list[Reason]:

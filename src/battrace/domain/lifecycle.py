@@ -488,7 +488,7 @@ def advance_vehicle(v: Vehicle | None, ev: Event, registry: Registry) -> Vehicle
         if v is None:
             return Vehicle(vin, model.model, model.automaker, (p["battery"],))
         if v.model is not None and v.model != model.model:
-            return [Reason("vehicle_model", None, f"vehicle {vin} is a {v.model}")]
+            return [Reason("vehicle_model", None, f"vehicle {vin} is of model {v.model}")]
         nv = v.copy()
         nv.model, nv.automaker = model.model, model.automaker
         nv.packs = (*v.packs, p["battery"])
