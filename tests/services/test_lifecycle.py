@@ -341,3 +341,22 @@ def test_the_one_statement_view_leaves_pooled_connections_transactional(world, s
         abandoned_batch()
     with store.writer() as w:
         assert w.head == before
+
+
+def test_an_outlet_collects_a_used_battery_handed_in_by_its_holder(world, store):
+    """EVENTS.md: `collected` — "shipped to and received by it, or handed in by its holder".
+    The hand-in was refused ("held by …; ship it to the outlet first")."""
+    pack = code(8)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-10")
+    world.ok(
+        scrap(world, pack),
+        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        world.ev("collected", "2025-03-04", OUTLET, battery=pack),
+    )
+    assert store.battery(pack).holder == OUTLET
+    # a battery still in use is not handed in to an outlet
+    other = code(9)
+    world.pack_in_vehicle(other, VIN2)
+    r = world.one(world.ev("collected", "2025-03-04", OUTLET, battery=other, hour=15))
+    assert r.status == "rejected"

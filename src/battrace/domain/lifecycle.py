@@ -344,7 +344,8 @@ def _custody(
                         fld, "BT-005", f"{code} is not a used battery: outlets collect used ones"
                     )
                 ]
-        elif b.holder != reporter:
+        elif b.holder != reporter and not (ev.type is T.COLLECTED and b.state is S.USED):
+            # EVENTS.md: an outlet collects what was shipped to it "or handed in by its holder"
             return [
                 Reason(fld, "BT-004", f"{code} is held by {b.holder}; ship it to {reporter} first")
             ]
