@@ -189,6 +189,18 @@ def test_a_second_production_by_another_maker_is_a_clone(world, store):
     assert "clone" in finding["message_en"]
 
 
+def test_a_clone_dated_before_the_original_is_still_a_clone(world, store):
+    """Dated earlier, the clone was refolded as if it came first: BT-002 only, no BT-003 and
+    no finding."""
+    pack = code(11)
+    world.ok(world.produce(pack, D, hour=10))
+    r = world.one(world.produce(pack, D, reporter=MAKER2, hour=8))
+    assert r.status == "rejected"
+    assert {x.rule for x in r.reasons} == {"BT-002", "BT-003"}
+    assert r.flags == ["BT-003"]
+    assert [f["enterprise"] for f in open_findings(store, "BT-003")] == [MAKER2]
+
+
 def test_modules_belong_to_one_pack_and_follow_it(world, store):
     m1, m2 = code(11, kind=ProductType.MODULE), code(12, kind=ProductType.MODULE)
     pack, pack2 = code(13), code(14)

@@ -351,6 +351,10 @@ class Ingestor:
                 if b is not None and b.last_us > t:
                     late = True
                     break
+        if late and ev.type is EventType.PRODUCED and before.get(ev.payload["battery"]):
+            # a code produced again is a suspected clone whatever time it claims: judged
+            # against the code on record (BT-003), not refolded as if it came first
+            late = False
         if late:
             return self._decide_late(w, registry, batch, ev, seq)
         decision = decide(ev, before=before, vehicle=v_before, registry=registry)
