@@ -372,3 +372,13 @@ def test_an_outlet_collects_a_used_battery_handed_in_by_its_holder(world, store)
     world.pack_in_vehicle(other, VIN2)
     r = world.one(world.ev("collected", "2025-03-04", OUTLET, battery=other, hour=15))
     assert r.status == "rejected"
+
+
+def test_a_list_form_rejection_names_the_item(world, store):
+    """`shipped` with `batteries: [P1, P2]`, P2 unknown, was rejected on field `battery`,
+    which the event does not have."""
+    pack = code(12)
+    world.ok(world.produce(pack, D))
+    r = world.one(world.ev("shipped", D, MAKER, batteries=[pack, code(13)], to=AUTOMAKER))
+    assert r.status == "rejected"
+    assert [x.field for x in r.reasons] == ["batteries[1]"]

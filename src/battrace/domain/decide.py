@@ -112,11 +112,21 @@ def decide(
             b, ev, part, registry, code=code, inputs_mass_g=inputs_mass, automaker=automaker
         )
         if isinstance(result, list):
-            reasons += result
+            reasons += _named_in_list(ev, code, part, result)
             flags += _reject_flags(ev, b, code, part, registry)
         else:
             states[code] = result
     return Decision(reasons, states, new_vehicle, flags)
+
+
+def _named_in_list(ev: Event, code: str, part: Part, reasons: list[Reason]) -> list[Reason]:
+    """An event of the list form (`batteries: [...]`) has no field `battery`: its reasons
+    name the item, `batteries[i]`."""
+    listed = ev.payload.get("batteries")
+    if part is not Part.SUBJECT or not isinstance(listed, list) or code not in listed:
+        return reasons
+    fld = f"batteries[{listed.index(code)}]"
+    return [Reason(fld, r.rule, r.message) if r.field == "battery" else r for r in reasons]
 
 
 def _ownership(ev: Event, registry: Registry) -> list[Reason]:
