@@ -25,7 +25,7 @@ def test_findings_export_matches_the_filtered_table(web, fmt):
     r = web.client.get(f"/export/findings.{fmt}?rule=BT-011")
     assert r.status_code == 200
     rows = _rows(r, fmt)
-    assert rows[0][0] == "id" and "rule" in rows[0][1]
+    assert rows[0][0] == "编号 (id)" and "rule" in rows[0][1]
     assert {row[1] for row in rows[1:]} == {"BT-011"}
 
 
@@ -53,3 +53,21 @@ def test_the_region_table_exports_for_regulators(web):
     rows = _rows(web.client.get("/export/regions.xlsx"), "xlsx")
     assert rows[1][0] == "11"
     assert rows[1][1] == "北京"
+
+
+def test_every_export_column_is_named_in_both_languages(web):
+    """Half the export headers were bare field names; the regions' province column was
+    headed "Enterprise (name)"."""
+    from battrace.web.i18n import MESSAGES
+    from battrace.web.routes.exports import HEADERS, TABLES
+
+    web.sign_in(kit.REGULATOR)
+    for table in TABLES:
+        r = web.client.get(f"/export/{table}.csv?lang=en")
+        assert r.status_code == 200, (table, r.text[:200])
+        heads = r.content.decode("utf-8-sig").splitlines()[0].split(",")
+        for head in heads:
+            key = head.rsplit("(", 1)[-1].rstrip(")")
+            assert key in HEADERS and HEADERS[key] in MESSAGES, (table, head)
+    r = web.client.get("/export/regions.csv?lang=en")
+    assert r.content.decode("utf-8-sig").splitlines()[0].split(",")[1].startswith("Province")

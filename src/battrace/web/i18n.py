@@ -11,6 +11,19 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # export column headers (x_: only in downloads)
+    "x_id": ("编号", "ID"),
+    "x_enterprise_name": ("企业名称", "Enterprise name"),
+    "x_as_of": ("截至日期", "As of"),
+    "x_message_zh": ("说明（中文）", "Message (Chinese)"),
+    "x_message_en": ("说明（英文）", "Message (English)"),
+    "x_uscc": ("统一社会信用代码", "USCC"),
+    "x_reportable": ("应报事件数", "Reportable events"),
+    "x_gaps": ("缺报数", "Gaps"),
+    "x_retired": ("已退役", "Retired"),
+    "x_reprocessed": ("再生产品", "Reprocessed"),
+    "x_to_party": ("收货方", "Addressee"),
+    "x_energy_kwh": ("能量 (kWh)", "Energy (kWh)"),
     # chrome
     "app": ("动力电池数字身份证 · 溯源监管平台", "Power-battery digital ID · traceability"),
     "app_short": ("battrace", "battrace"),

@@ -62,8 +62,9 @@ def _batteries(request: Request, who: Who, state: Any) -> Table:
 def _regions(request: Request, who: Who, state: Any) -> Table:
     access.require_regulator(who.principal, "the overview")
     o: ov.Overview = cached(request, "overview", lambda: ov.overview(state.store))
-    heads = ["province", "name", "enterprises", "vehicles", "held", "retired_held", "findings"]
-    rows = [{**r, "name": province_name(r["province"], who.lang)} for r in o.regions]
+    heads = ["province", "province_name", "enterprises", "vehicles", "held", "retired_held",
+             "findings"]  # fmt: skip
+    rows = [{**r, "province_name": province_name(r["province"], who.lang)} for r in o.regions]
     return heads, [[r.get(h) for h in heads] for r in rows]
 
 
@@ -84,6 +85,11 @@ HEADERS = {
     "chemistry": "chemistry", "state": "state", "vin": "vin", "holder": "holder",
     "product_type": "product_type", "province": "province", "enterprises": "col_enterprises",
     "vehicles": "col_vehicles", "held": "col_held", "findings": "col_findings",
+    "province_name": "province", "id": "x_id", "enterprise_name": "x_enterprise_name",
+    "as_of": "x_as_of", "message_zh": "x_message_zh", "message_en": "x_message_en",
+    "uscc": "x_uscc", "reportable": "x_reportable", "gaps": "x_gaps", "as_of_day": "x_as_of",
+    "retired": "x_retired", "reprocessed": "x_reprocessed", "to_party": "x_to_party",
+    "mass_kg": "mass_kg", "energy_kwh": "x_energy_kwh", "since": "since_time",
 }  # fmt: skip
 
 
