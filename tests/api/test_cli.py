@@ -75,8 +75,10 @@ def test_list_and_revoke_by_prefix(store: SqlStore) -> None:
     assert issued["key_id"] in table.stdout and issued["key"] not in table.stdout
     result = runner.invoke(app, ["keys", "revoke", "--db", db, issued["key_id"][:6]])
     assert result.exit_code == 0, result.output
-    assert "revoked" in result.stdout
+    assert "revoked" in result.stdout and "already" not in result.stdout
     assert apikeys.authenticate(store, issued["key"]) is None
+    again = runner.invoke(app, ["keys", "revoke", "--db", db, issued["key_id"]])
+    assert again.exit_code == 0 and "was already revoked at" in again.stdout
     missing = runner.invoke(app, ["keys", "revoke", "--db", db, "abcdef"])
     assert missing.exit_code == 2
 

@@ -194,3 +194,23 @@ def test_ingest_of_a_missing_file_or_a_directory_says_so(db, tmp_path):
         r = runner.invoke(app, ["ingest", str(target), "--db", db])
         assert r.exit_code == 2
         assert why in " ".join(r.stderr.split())
+
+
+def test_tables_are_readable_at_80_columns(tmp_path):
+    """`trace` cut times, reporters and codes to "2021-01-28T15:17…" and printed lists as
+    Python reprs; `vehicle` cut the pack code, the table's key; `findings` gave the message
+    13 columns."""
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    runner.invoke(app, ["init", "--db", db])
+    events = simple_lifecycles(1)
+    f = write(tmp_path / "e.jsonl", events)
+    assert runner.invoke(app, ["ingest", str(f), "--db", db]).exit_code == 0
+    pack = next(e["battery"] for e in events if "battery" in e)
+    env = {"COLUMNS": "80"}
+    out = runner.invoke(app, ["trace", pack, "--db", db], env=env).stdout
+    assert "…" not in out and "['" not in out
+    assert AUTOMAKER in out
+    vin = next(e["vin"] for e in events if "vin" in e)
+    out = runner.invoke(app, ["vehicle", vin, "--db", db], env=env).stdout
+    assert pack in out and "…" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80

@@ -62,4 +62,7 @@ def test_explain_prints_chinese_and_english():
 def test_explain_of_an_invalid_code_exits_one():
     result = runner.invoke(app, ["code", "explain", "001PB01ABC1234G2X0000001"])
     assert result.exit_code == 1
-    assert "position 17" in result.stdout
+    assert "position 17" in result.stderr  # an error, like every other command's
+    assert result.stdout == ""
+    result = runner.invoke(app, ["code", "explain", "XYZ"])
+    assert "not a valid identifier" in result.stderr

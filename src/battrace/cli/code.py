@@ -5,7 +5,14 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from battrace.cli._common import JsonOption, console, print_json, settings, translated_errors
+from battrace.cli._common import (
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    settings,
+    translated_errors,
+)
 from battrace.identity import check_identifier
 from battrace.identity.explain import explain as explain_parts
 
@@ -53,9 +60,10 @@ def explain(code: str = typer.Argument(..., help="A battery code, VIN or USCC.")
         tables = settings().code_tables
     result = check_identifier(code, tables=tables)
     if not result.valid:
-        console.print(f"[red]{code!r} is not a valid {result.kind} · 编码无效[/]")
+        what = "identifier" if result.kind == "unknown" else result.kind
+        err_console.print(f"[red]{code!r} is not a valid {what} · 编码无效[/]")
         for e in result.errors:
-            console.print(f"  position {e.position}: {e.message}")
+            err_console.print(f"  position {e.position}: {e.message}")
         raise typer.Exit(1)
     table = Table(title=f"{code} · {result.kind}")
     for col in ("pos.", "field", "字段", "value", "meaning", "含义"):

@@ -141,26 +141,32 @@ def rules(as_json: bool = JsonOption) -> None:
     console.print(table)
 
 
+#: China Standard Time, as the dashboard shows times
+_CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
 def _print_findings(rows: list[dict[str, Any]], show: int, *, title: str) -> None:
     if not rows:
         console.print("no findings · 无")
         return
-    table = Table(title=title)
-    for col in ("id", "rule", "severity", "status", "enterprise", "found", "message"):
-        table.add_column(col, overflow="fold")
-    for f in rows[:show]:
-        table.add_row(
-            str(f["id"]),
-            f["rule"],
-            f["severity"],
-            f["status"],
-            f["enterprise"] or "—",
-            f["found_at"][:10],
-            f"{f['message_en']}\n{f['message_zh']}",
-        )
-    console.print(table)
+    if show > 0:
+        # readable at 80 columns: the message takes what the identifiers leave
+        table = Table(title=title, show_lines=True)
+        table.add_column("id / rule", no_wrap=True)
+        table.add_column("enterprise / found (CST)", no_wrap=True)
+        table.add_column("message", overflow="fold", ratio=1)
+        for f in rows[:show]:
+            found = dt.datetime.fromisoformat(f["found_at"].replace("Z", "+00:00"))
+            table.add_row(
+                f"{f['id']}\n{f['rule']}\n{f['severity']}"
+                + ("" if f["status"] == "open" else f"\n{f['status']}"),
+                f"{f['enterprise'] or '—'}\n{found.astimezone(_CST):%Y-%m-%d %H:%M}",
+                f"{f['message_en']}\n{f['message_zh']}",
+            )
+        console.print(table)
     if len(rows) > show:
-        console.print(f"… and {len(rows) - show:,} more (use --json, or filter)")
+        more = "" if show == 0 else "more "
+        console.print(f"… {len(rows) - show:,} {more}findings (use --show N, --json, or filter)")
 
 
 def _day(text: str | None, option: str) -> dt.date | None:

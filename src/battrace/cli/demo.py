@@ -31,8 +31,8 @@ def demo(
     seed: int = typer.Option(1, "--seed", help="Same seed, same country."),
     fresh: bool = typer.Option(False, "--fresh", help="Rebuild even if the demo store exists."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the server at the end."),
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port to serve on."),
 ) -> None:
     """Simulate a province, ingest it into embedded SQLite, sign the log, audit it, print what a
     regulator would want to see, and serve the dashboard and API."""
@@ -58,12 +58,19 @@ def demo(
         keys = _demo_keys(store, directory)
         store.close()
     _print_summary(summary, time.perf_counter() - started)
+    env = f"BATTRACE_DATABASE_URL={settings.database_url} BATTRACE_KEY_DIR={settings.key_dir}"
+    where = (
+        f"dashboard  · 监管看板     http://{host}:{port}/\n"
+        f"public page · 公众查询    http://{host}:{port}/b/{keys['sample_code']}\n"
+        f"API docs   · 接口文档     http://{host}:{port}/docs\n"
+        if serve
+        else f"serve it   · 启动服务     battrace demo --dir {directory}\n"
+    )
     console.print(
         Panel.fit(
-            f"dashboard  · 监管看板     http://{host}:{port}/\n"
-            f"public page · 公众查询    http://{host}:{port}/b/{keys['sample_code']}\n"
-            f"API docs   · 接口文档     http://{host}:{port}/docs\n"
-            f"sign-in keys (regulator, enterprise) · 登录密钥: {directory / 'demo-keys.txt'}",
+            where
+            + f"sign-in keys (regulator, enterprise) · 登录密钥: {directory / 'demo-keys.txt'}\n"
+            f"other commands on this store · 其他命令: {env} battrace …",
             title="battrace demo",
         )
     )

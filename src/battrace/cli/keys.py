@@ -108,19 +108,25 @@ def revoke(
 ) -> None:
     """Revoke an API key: it stops working at once."""
     from battrace import bootstrap
+    from battrace.domain.events import to_us
     from battrace.services import apikeys
     from battrace.services.clock import utc_now
 
     with translated_errors():
         store = bootstrap.open_store(settings(db))
+        now = utc_now()
         try:
-            revoked = apikeys.revoke(store, key, now=utc_now())
+            revoked = apikeys.revoke(store, key, now=now)
         finally:
             store.close()
     if as_json:
         print_json(revoked.as_dict())
         return
-    console.print(f"revoked {revoked.key_id} ({revoked.enterprise}, {revoked.role.value})")
+    who = f"{revoked.key_id} ({revoked.enterprise}, {revoked.role.value})"
+    if revoked.revoked_us is not None and revoked.revoked_us < to_us(now):
+        console.print(f"{who} was already revoked at {revoked.as_dict()['revoked_at']}")
+    else:
+        console.print(f"revoked {who}")
 
 
 @app.command("list")

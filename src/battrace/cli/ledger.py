@@ -265,20 +265,43 @@ def trace(
     head.add_row("components", ", ".join(data["components"]) or "—")
     head.add_row("inputs", ", ".join(data["inputs"]) or "—")
     console.print(head)
-    hist = Table(title="history · 履历")
-    for col in ("time", "type", "reporter", "details", "leaf"):
-        hist.add_column(col)
+    # readable at 80 columns: identifiers stacked, the details take what is left
+    hist = Table(title="history · 履历", show_lines=True)
+    hist.add_column("time · leaf", no_wrap=True)
+    hist.add_column("event · reporter", no_wrap=True)
+    hist.add_column("details", overflow="fold", ratio=1)
     for e in data["history"]:
-        details = ", ".join(
-            f"{k}={v}"
-            for k, v in e.items()
-            if k not in ("id", "type", "time", "reporter", "recorded_at", "leaf_index", "battery")
-        )
         style = "strike dim" if "withdrawn_by_leaf" in e else ""
         hist.add_row(
-            e["time"], e["type"], e["reporter"], details, str(e["leaf_index"]), style=style
+            f"{e['time'][:10]}\n{e['time'][11:]}\nleaf {e['leaf_index']}",
+            f"{e['type']}\n{e['reporter']}",
+            _details(e),
+            style=style,
         )
     console.print(hist)
+
+
+_NOT_DETAILS = frozenset({"id", "type", "time", "reporter", "recorded_at", "leaf_index", "battery"})
+
+
+def _details(e: dict[str, Any]) -> str:
+    """An event's other fields, one per line, lists and objects written out plainly."""
+    lines = []
+    for k, v in e.items():
+        if k in _NOT_DETAILS:
+            continue
+        if isinstance(v, list):
+            text = ", ".join(str(x) if not isinstance(x, dict) else _plain(x) for x in v)
+        elif isinstance(v, dict):
+            text = _plain(v)
+        else:
+            text = str(v)
+        lines.append(f"{k}: {text}")
+    return "\n".join(lines)
+
+
+def _plain(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items())
 
 
 def vehicle(
@@ -304,11 +327,16 @@ def vehicle(
         f"{data['sold_on'] or '—'} · scrapped {data['scrapped_on'] or '—'}"
     )
     table = Table(title="packs · 电池包")
-    for col in ("code", "bound", "how", "unbound", "how "):
-        table.add_column(col)
+    table.add_column("code", no_wrap=True)  # the key: never cut
+    table.add_column("bound", overflow="fold")
+    table.add_column("unbound", overflow="fold")
     for p in data["packs"]:
         table.add_row(
-            p["code"], p["bound_at"], p["bound_by"], p["unbound_at"] or "—", p["unbound_by"] or ""
+            p["code"],
+            f"{p['bound_at'][:16].replace('T', ' ')}\n{p['bound_by']}",
+            f"{p['unbound_at'][:16].replace('T', ' ')}\n{p['unbound_by']}"
+            if p["unbound_at"]
+            else "—",
         )
     console.print(table)
 
@@ -319,7 +347,7 @@ def _day(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"--as-of {text!r}: a date written YYYY-MM-DD is expected") from None
+        raise InvalidInput(f"--as-of {text!r} is not a calendar date written YYYY-MM-DD") from None
 
 
 def rebuild(db: str | None = DbOption, as_json: bool = JsonOption) -> None:

@@ -73,7 +73,8 @@ def verify(
         if report.ok and verifier is None:
             verdict += " [yellow](hashes only: signatures not checked)[/]"
         console.print(
-            f"{verdict} · {report.leaves:,} leaves, {report.checkpoints:,} checkpoints in "
+            f"{verdict} · {_n(report.leaves, 'leaf', 'leaves')}, "
+            f"{_n(report.checkpoints, 'checkpoint', 'checkpoints')} in "
             f"{report.seconds:.1f} s"
         )
         if report.problems:
@@ -90,6 +91,10 @@ def verify(
                 )
             console.print(table)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
 
 
 @proof_app.command("inclusion")

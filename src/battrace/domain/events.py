@@ -95,9 +95,8 @@ def validate_event(raw: Any, ctx: ValidationContext = _DEFAULT_CONTEXT) -> Event
     raw_type = get("type")
     found = _TYPES.get(raw_type) if type(raw_type) is str else None
     if found is None:
-        reasons.append(
-            Reason("type", None, f"unknown event type {raw_type!r}; known: {_KNOWN_TYPES}")
-        )
+        why = "is required" if raw_type is None else f"unknown event type {raw_type!r}"
+        reasons.append(Reason("type", None, f"{why}; known: {_KNOWN_TYPES}"))
     reporter = get("reporter")
     ev = Event(
         event_id,
