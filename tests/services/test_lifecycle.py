@@ -382,3 +382,14 @@ def test_a_list_form_rejection_names_the_item(world, store):
     r = world.one(world.ev("shipped", D, MAKER, batteries=[pack, code(13)], to=AUTOMAKER))
     assert r.status == "rejected"
     assert [x.field for x in r.reasons] == ["batteries[1]"]
+
+
+def test_a_shipment_goes_to_another_registered_enterprise(world, store):
+    """Shipped to itself or to an unregistered USCC, a pack waited in transit for ever."""
+    pack = code(14)
+    world.ok(world.produce(pack, D))
+    to_self = world.one(world.ev("shipped", D, MAKER, battery=pack, to=MAKER))
+    assert [(x.field, x.rule) for x in to_self.reasons] == [("to", None)]
+    nobody = world.one(world.ev("shipped", D, MAKER, battery=pack, to="91440300708461136T"))
+    assert [(x.field, x.rule) for x in nobody.reasons] == [("to", "BT-004")]
+    assert store.battery(pack).state.value == "registered"  # still at its maker

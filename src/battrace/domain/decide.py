@@ -94,6 +94,8 @@ def decide(
     flags: list[Flag] = []
     if ev.type in (T.PRODUCED, T.REPROCESSED):
         reasons += _ownership(ev, registry)
+    elif ev.type is T.SHIPPED:
+        reasons += _addressee(ev, registry)
     new_vehicle: Vehicle | None = None
     vin = vin_of(ev)
     if vin is not None:
@@ -117,6 +119,24 @@ def decide(
         else:
             states[code] = result
     return Decision(reasons, states, new_vehicle, flags)
+
+
+def _addressee(ev: Event, registry: Registry) -> list[Reason]:
+    """A shipment goes to another registered enterprise: to oneself or to a USCC nobody
+    registered, the battery would wait in transit for a receipt that never comes."""
+    to = ev.payload["to"]
+    if to == ev.reporter:
+        return [Reason("to", None, "is the reporter: a shipment goes to another enterprise")]
+    if to not in registry.enterprises:
+        return [
+            Reason(
+                "to",
+                "BT-004",
+                f"{to} is not a registered enterprise: nobody could receive the shipment "
+                "(a regulator registers it first)",
+            )
+        ]
+    return []
 
 
 def _named_in_list(ev: Event, code: str, part: Part, reasons: list[Reason]) -> list[Reason]:
