@@ -13,6 +13,21 @@ DYNAMIC = {
     "moment_": ("ingest", "audit"),
     "res_": ("accepted", "duplicate", "rejected", "skipped"),
     "stage_": ("battery_maker", "automaker", "repairer_dismantler", "outlet", "utiliser"),
+    # the timeline's field labels (_macros.html); they showed as raw field names
+    "f_": (
+        "to",
+        "vin",
+        "reason",
+        "application",
+        "site",
+        "removed",
+        "inputs",
+        "parts",
+        "batteries",
+        "batteries_present",
+        "certificate_no",
+        "method",
+    ),
 }
 
 
@@ -34,4 +49,6 @@ def test_unknown_words_fall_back_to_themselves():
     assert i18n.t("no_such_key", "en") == "no_such_key"
     assert i18n.term("in_vehicle", "zh") == "装车"
     assert i18n.term(None, "en") == "—"
+    for reason in ("retired", "defect", "accident", "scrapping"):  # REMOVAL_REASONS
+        assert i18n.term(reason, "zh") != reason
     assert i18n.pick_lang("fr") is None

@@ -210,3 +210,11 @@ def test_a_browser_gets_the_error_page_and_an_api_client_the_problem_document(we
     assert r.headers["content-type"] == "application/problem+json"
     r = web.client.get("/b?code=../../etc/passwd", headers=html, follow_redirects=False)
     assert r.headers["location"] == "/b/..%2F..%2FETC%2FPASSWD"
+
+
+def test_a_findings_figures_show_the_viewers_language_and_no_empty_ones():
+    from battrace.web.routes.findings import _detail_rows
+
+    detail = {"node": "sale", "node_zh": "车辆销售", "calendar_note": "", "days": 3}
+    assert _detail_rows(detail, "en") == [("node", "sale"), ("days", "3")]
+    assert _detail_rows(detail, "zh") == [("node_zh", "车辆销售"), ("days", "3")]

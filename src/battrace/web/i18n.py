@@ -11,6 +11,19 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # event fields in timelines (f_ + the field's name)
+    "f_to": ("发往", "to"),
+    "f_vin": ("车辆识别代号", "VIN"),
+    "f_reason": ("原因", "reason"),
+    "f_application": ("用途", "application"),
+    "f_site": ("场所", "site"),
+    "f_removed": ("拆下", "removed"),
+    "f_inputs": ("原电池", "inputs"),
+    "f_parts": ("拆出部件", "parts"),
+    "f_batteries": ("电池", "batteries"),
+    "f_batteries_present": ("随车电池", "batteries present"),
+    "f_certificate_no": ("证明编号", "certificate no."),
+    "f_method": ("方式", "method"),
     # export column headers (x_: only in downloads)
     "x_id": ("编号", "ID"),
     "x_enterprise_name": ("企业名称", "Enterprise name"),
@@ -325,6 +338,9 @@ TERMS: dict[str, tuple[str, str]] = {
     "assembled": ("已组装", "assembled"),
     "in_service": ("在用", "in service"),
     "retired": ("已退役", "retired"),
+    "defect": ("故障", "defect"),
+    "accident": ("事故", "accident"),
+    "scrapping": ("报废", "scrapping"),
     "reprocessed": ("再生产品", "reprocessed"),
     "battery_maker": ("电池生产", "battery maker"),
     "automaker": ("汽车生产", "automaker"),

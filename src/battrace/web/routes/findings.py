@@ -78,7 +78,7 @@ def finding_page(request: Request, who: Who, state: State, finding_id: int) -> R
         rule=rule,
         events=_evidence(state, who, item["events"]),
         timelines=_timelines(state, who, item["codes"][:MAX_TIMELINES]),
-        detail=_detail_rows(item["detail"]),
+        detail=_detail_rows(item["detail"], who.lang),
     )
 
 
@@ -123,12 +123,17 @@ def _timelines(state: Any, who: Who, codes: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _detail_rows(detail: dict[str, Any]) -> list[tuple[str, str]]:
-    """The finding's figures as (name, value) rows, lists and objects as compact JSON."""
+def _detail_rows(detail: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """The finding's figures as (name, value) rows, lists and objects as compact JSON; of a
+    figure given in both languages (`x` and `x_zh`) only the viewer's, and no empty ones."""
     rows = []
     for k, v in detail.items():
-        if k in ("evidence_seqs", "policy_fingerprint"):
+        if k in ("evidence_seqs", "policy_fingerprint") or v in (None, "", [], {}):
             continue
+        if k.endswith("_zh") and lang != "zh":
+            continue
+        if lang == "zh" and detail.get(f"{k}_zh") not in (None, ""):
+            continue  # shown by its Chinese twin
         text = v if isinstance(v, str) else orjson.dumps(v).decode()
         rows.append((k, text if len(text) < 400 else text[:400] + " …"))
     return rows
