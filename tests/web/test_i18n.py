@@ -13,6 +13,7 @@ DYNAMIC = {
     "moment_": ("ingest", "audit"),
     "res_": ("accepted", "duplicate", "rejected", "skipped"),
     "stage_": ("battery_maker", "automaker", "repairer_dismantler", "outlet", "utiliser"),
+    "is_": ("vin", "uscc"),  # lookup.html: a VIN or USCC scanned by mistake
     # the timeline's field labels (_macros.html); they showed as raw field names
     "f_": (
         "to",

@@ -68,3 +68,14 @@ def test_the_qr_code_encodes_the_short_url(web):
     qr = segno.make(f"http://testserver/b/{code}", error="q", micro=False)
     path = re.search(r' d="([^"]+)"', qr.svg_inline(scale=1, border=4, omitsize=True))
     assert path and path.group(1) in svg
+
+
+def test_a_vin_or_uscc_scanned_by_mistake_is_named(web):
+    """docs/dashboard.md: a non-battery code is explained; a VIN showed only "not a valid
+    GB/T 34014 code"."""
+    from tests import kit as k
+
+    r = web.client.get(f"/b/{k.VIN1}?lang=en")
+    assert 'id="other-code"' in r.text and "vehicle identification number" in r.text
+    r = web.client.get(f"/b/{k.MAKER}?lang=zh")
+    assert 'id="other-code"' in r.text and "统一社会信用代码" in r.text

@@ -245,6 +245,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The platform has no record of this code. If it is printed on a battery, the code "
         "may be forged: be careful.",
     ),
+    "is_vin": (
+        "这是车辆识别代号（VIN），不是电池编码：请查看电池包上的 24 位编码",
+        "This is a vehicle identification number (VIN), not a battery code: look for the "
+        "24-character code on the battery pack",
+    ),
+    "is_uscc": (
+        "这是企业统一社会信用代码，不是电池编码",
+        "This is an enterprise's Unified Social Credit Code, not a battery code",
+    ),
     "invalid_code": ("这不是有效的 GB/T 34014 电池编码", "This is not a valid GB/T 34014 code"),
     "warn_retired": (
         "这是一块退役的动力电池。依法禁止将退役动力电池（直接或加工后）用于电动自行车等领域。",
