@@ -40,6 +40,9 @@ class Settings:
     key_dir: Path = field(default_factory=lambda: Path("battrace-keys"))
     #: name of the log in checkpoints (the C2SP "origin" line)
     log_origin: str = "battrace.example/log"
+    #: the platform's public address (`https://trace.example.cn`) that printed labels link to;
+    #: None: the address each request came to (its Host header), fit for a laptop only
+    public_url: str | None = None
 
     @cached_property
     def code_tables(self) -> CodeTables:
@@ -81,6 +84,7 @@ class Settings:
             calendar_dir=Path(calendar) if calendar else None,
             key_dir=Path(env.get("BATTRACE_KEY_DIR", "battrace-keys")),
             log_origin=env.get("BATTRACE_LOG_ORIGIN", "battrace.example/log"),
+            public_url=env.get("BATTRACE_PUBLIC_URL") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -91,6 +95,8 @@ class Settings:
             "BATTRACE_KEY_DIR": str(self.key_dir),
             "BATTRACE_LOG_ORIGIN": self.log_origin,
         }
+        if self.public_url:
+            env["BATTRACE_PUBLIC_URL"] = self.public_url
         for name, path in (
             ("BATTRACE_CODE_TABLES", self.code_tables_path),
             ("BATTRACE_POLICY", self.policy_path),

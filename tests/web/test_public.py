@@ -79,3 +79,22 @@ def test_a_vin_or_uscc_scanned_by_mistake_is_named(web):
     assert 'id="other-code"' in r.text and "vehicle identification number" in r.text
     r = web.client.get(f"/b/{k.MAKER}?lang=zh")
     assert 'id="other-code"' in r.text and "统一社会信用代码" in r.text
+
+
+def test_labels_are_for_battery_codes_and_link_to_the_configured_address(web):
+    """`/labels/XYZ.svg` drew a QR code for anything; every label linked to whatever Host
+    header the request carried (cached for a day)."""
+    import dataclasses
+
+    import segno
+
+    assert web.get("/labels/XYZ.svg").status_code == 404
+    assert web.get(f"/labels/{kit.VIN1}.png").status_code == 404
+    page = web.get("/labels?code=XYZ").text
+    assert 'id="no-label"' in page and "/labels/XYZ.svg" not in page
+    state = web.api.app.state.battrace
+    state.settings = dataclasses.replace(state.settings, public_url="https://trace.example.cn/")
+    code = web.scenario.new
+    svg = web.client.get(f"/labels/{code}.svg", headers={"Host": "evil.example"}).text
+    qr = segno.make(f"https://trace.example.cn/b/{code}", error="q", micro=False)
+    assert qr.svg_inline(scale=1, border=4, omitsize=True).split(' d="')[1].split('"')[0] in svg

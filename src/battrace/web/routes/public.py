@@ -16,7 +16,7 @@ from battrace.errors import NotFound
 from battrace.identity.detect import check_identifier
 from battrace.services import access
 from battrace.web import labels
-from battrace.web.context import State, Who, finish, render
+from battrace.web.context import State, Who, finish, get_state, render
 
 router = APIRouter()
 MAX_CODE = 64
@@ -70,7 +70,16 @@ RETIRED_CATEGORIES = ("retired", "reprocessed", "dismantled", "recycled")
 
 
 def _short_url(request: Request, code: str) -> str:
-    return str(request.base_url).rstrip("/") + f"/b/{code}"
+    """What a label encodes: the configured public address (BATTRACE_PUBLIC_URL), else the
+    one this request came to — its Host header, which any client sets."""
+    base = get_state(request).settings.public_url or str(request.base_url)
+    return base.rstrip("/") + f"/b/{code}"
+
+
+def _labelled(request: Request, code: str) -> bool:
+    """Labels are printed for battery codes only (a valid GB/T 34014 code of either form)."""
+    check = check_identifier(code, tables=get_state(request).settings.code_tables)
+    return check.valid and check.kind.startswith("battery")
 
 
 @router.get("/labels")
@@ -91,6 +100,7 @@ def label_page(
         code=code,
         mm=size,
         check=check,
+        printable=bool(code) and _labelled(request, code),
         url=_short_url(request, code) if code else "",
     )
 
@@ -102,6 +112,8 @@ def label_file(request: Request, who: Who, code: str, ext: str, mm: str | None =
     if code.endswith(".dm"):
         code, symbology = code[:-3], "dm"
     code = code.strip().upper()[:MAX_CODE]
+    if not _labelled(request, code):
+        return Response(f"no label for {code!r}: not a battery code", status_code=404)
     size = labels.clamp_mm(mm)
     data = _short_url(request, code)
     name = f"{code}{'.dm' if symbology == 'dm' else ''}.{ext}"
