@@ -218,3 +218,13 @@ def test_a_findings_figures_show_the_viewers_language_and_no_empty_ones():
     detail = {"node": "sale", "node_zh": "车辆销售", "calendar_note": "", "days": 3}
     assert _detail_rows(detail, "en") == [("node", "sale"), ("days", "3")]
     assert _detail_rows(detail, "zh") == [("node_zh", "车辆销售"), ("days", "3")]
+
+
+def test_the_session_cookie_is_secure_when_the_platform_is_served_over_https(web):
+    """Behind a TLS proxy every request arrives as http: the cookie never got `Secure`."""
+    import dataclasses
+
+    state = web.api.app.state.battrace
+    state.settings = dataclasses.replace(state.settings, public_url="https://trace.example.cn")
+    r = web.client.post("/signin", data={"key": web.api.keys[kit.MAKER]}, follow_redirects=False)
+    assert "secure" in r.headers["set-cookie"].lower()

@@ -62,7 +62,9 @@ def signin(
         max_age=session.MAX_AGE_S,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        # behind a TLS proxy the request arrives as http: the configured address says https
+        secure=request.url.scheme == "https"
+        or (state.settings.public_url or "").startswith("https://"),
         path="/",
     )
     return finish(resp, who)
