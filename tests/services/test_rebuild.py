@@ -194,3 +194,20 @@ def test_a_later_registration_with_other_roles_does_not_undo_what_was_accepted(w
     report = rebuild(store)
     assert report.misfits == []
     assert snapshot(store) == before
+
+
+def test_a_withdrawn_registry_fact_does_not_undo_what_ingest_accepted_with_it(world, store):
+    """A correction of the manufacturer-code assignment is accepted (the registry is folded
+    again without it) while the pack produced under it stays as it was; the rebuild decided
+    that production with the final registry and erased the pack ("3 misfits")."""
+    pack = code(82)
+    world.ok(world.produce(pack), world.ev("shipped", "2025-01-03", MAKER, battery=pack,
+                                           to=AUTOMAKER, hour=11))  # fmt: skip
+    assigned = next(e["id"] for e in registry_events() if e["type"] == "manufacturer_code_assigned")
+    world.set_now("2025-01-04")
+    world.ok(world.ev("correction", "2025-01-04", REGULATOR, target=assigned, reason="typo"))
+    world.ok(world.ev("received", "2025-01-04", AUTOMAKER, battery=pack, hour=12))
+    before = snapshot(store)
+    report = rebuild(store)
+    assert report.misfits == []
+    assert snapshot(store) == before

@@ -13,7 +13,6 @@ from scratch.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -70,7 +69,7 @@ def fold_log(
     stats: dict[tuple[int, str], list[int]] = {}
     facts = store.registry_events()
     registry = registry_from(facts, validation)
-    earlier = _EarlierRegistries(facts, validation)
+    earlier = _EarlierRegistries(store, validation)
     report = RebuildReport()
     with store.engine.connect() as conn:
         for row in conn.execution_options(yield_per=10_000).execute(q):
@@ -105,21 +104,30 @@ def fold_log(
 
 class _EarlierRegistries:
     """The registry as ingest had it when it decided the event at a log position: the facts
-    stored before it. A later fact may narrow the registry (an enterprise registered again
-    with other roles, a qualification revoked): an event it accepted then must not be dropped
-    now. Built only for an event the final registry refuses, and remembered per position."""
+    stored before it, a fact withdrawn later included. A later fact may narrow the registry
+    (an enterprise registered again with other roles, a qualification revoked, a fact
+    withdrawn by a correction): an event ingest accepted then is not dropped now, so the
+    rebuilt projection is the incremental one. Built only for an event the final registry
+    refuses, and remembered per set of facts."""
 
-    def __init__(self, facts: list[StoredEvent], validation: ValidationContext | None) -> None:
-        self.facts = facts
-        self.seqs = [f.seq for f in facts]
+    def __init__(self, store: SqlStore, validation: ValidationContext | None) -> None:
+        self.store = store
         self.validation = validation
-        self.cache: dict[int, Registry] = {}
+        self.history: list[tuple[StoredEvent, int | None]] | None = None
+        self.cache: dict[tuple[int, ...], Registry] = {}
 
     def at(self, seq: int) -> Registry:
-        n = bisect.bisect_left(self.seqs, seq)
-        if n not in self.cache:
-            self.cache[n] = registry_from(self.facts[:n], self.validation)
-        return self.cache[n]
+        if self.history is None:
+            self.history = self.store.registry_history()
+        counted = tuple(
+            i
+            for i, (fact, withdrawn) in enumerate(self.history)
+            if fact.seq < seq and (withdrawn is None or withdrawn > seq)
+        )
+        if counted not in self.cache:
+            facts = [self.history[i][0] for i in counted]
+            self.cache[counted] = registry_from(facts, self.validation)
+        return self.cache[counted]
 
 
 def rebuild(store: SqlStore, *, validation: ValidationContext | None = None) -> RebuildReport:

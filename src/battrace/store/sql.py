@@ -300,6 +300,26 @@ class SqlStore:
         with self._connect() as c:
             return [stored_event(r) for r in c.execute(q)]
 
+    def registry_history(self) -> list[tuple[StoredEvent, int | None]]:
+        """Every registry fact in log order, with the log position of the correction that
+        withdrew it (None while it counts): the registry as of any log position."""
+        from battrace.domain.vocab import REGISTRY_TYPES
+
+        cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
+        q = (
+            select(*cols, withdrawals.c.correction_seq)
+            .select_from(
+                events.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
+            )
+            .where(events.c.type.in_(sorted(t.value for t in REGISTRY_TYPES)))
+            .order_by(events.c.seq)
+        )
+        with self._connect() as c:
+            return [
+                (stored_event(r), None if r.correction_seq is None else int(r.correction_seq))
+                for r in c.execute(q)
+            ]
+
     # ------------------------------------------------------------ transparency log
     def get_nodes(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """Merkle nodes by (level, index) from the leaves' stored hashes and blobs."""
