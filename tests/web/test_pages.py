@@ -228,3 +228,14 @@ def test_the_session_cookie_is_secure_when_the_platform_is_served_over_https(web
     state.settings = dataclasses.replace(state.settings, public_url="https://trace.example.cn")
     r = web.client.post("/signin", data={"key": web.api.keys[kit.MAKER]}, follow_redirects=False)
     assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_signing_out_needs_the_pages_form_token(web):
+    """POST /signout without the token cleared the cookie: any site could sign a viewer out."""
+    web.sign_in(kit.MAKER)
+    r = web.client.post("/signout", data={}, follow_redirects=False)
+    assert "bt_session" not in r.headers.get("set-cookie", "")
+    assert web.client.get("/upload", follow_redirects=False).status_code == 200
+    page = web.client.get("/upload").text
+    r = web.client.post("/signout", data={"csrf": web.csrf(page)}, follow_redirects=False)
+    assert 'bt_session=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]

@@ -308,9 +308,7 @@ class SqlStore:
         cols = [events.c[n] for n in STORED_EVENT_COLUMNS]
         q = (
             select(*cols, withdrawals.c.correction_seq)
-            .select_from(
-                events.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq)
-            )
+            .select_from(events.outerjoin(withdrawals, withdrawals.c.target_seq == events.c.seq))
             .where(events.c.type.in_(sorted(t.value for t in REGISTRY_TYPES)))
             .order_by(events.c.seq)
         )

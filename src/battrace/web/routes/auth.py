@@ -71,8 +71,17 @@ def signin(
 
 
 @router.post("/signout")
-def signout(request: Request, who: Who) -> Response:
-    """End the session."""
+def signout(
+    request: Request,
+    who: Who,
+    web: Web,
+    csrf: Annotated[str | None, Form(max_length=200)] = None,
+) -> Response:
+    """End the session (the form carries its token: another site cannot sign a viewer out).
+    Sessions are signed cookies, not server records: a copy of the cookie taken before
+    sign-out works until it expires (10 h) unless the key is revoked (docs/dashboard.md)."""
+    if who.session is not None and not session.check_csrf(web.secret, who.session, csrf):
+        return RedirectResponse("/b", status_code=303)  # a forged sign-out changes nothing
     resp = RedirectResponse("/b", status_code=303)
     resp.delete_cookie(session.COOKIE, path="/")
     return finish(resp, who)
