@@ -196,10 +196,11 @@ def test_ingest_of_a_missing_file_or_a_directory_says_so(db, tmp_path):
         assert why in " ".join(r.stderr.split())
 
 
-def test_tables_are_readable_at_80_columns(tmp_path):
+def test_tables_are_readable_at_80_columns(tmp_path, monkeypatch):
     """`trace` cut times, reporters and codes to "2021-01-28T15:17…" and printed lists as
     Python reprs; `vehicle` cut the pack code, the table's key; `findings` gave the message
     13 columns."""
+    monkeypatch.chdir(tmp_path)  # `init` makes ./battrace-keys
     db = f"sqlite:///{tmp_path / 'w.db'}"
     runner.invoke(app, ["init", "--db", db])
     events = simple_lifecycles(1)
