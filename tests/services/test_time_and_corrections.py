@@ -82,6 +82,22 @@ def test_a_correction_withdraws_its_target_and_rebuilds_the_projection(world, st
     assert shipped["withdrawn_by_leaf"] == r.seq  # both stay in the log
 
 
+def test_sending_a_withdrawn_event_again_says_it_was_withdrawn(world, store):
+    """It answered a bare "duplicate", as if it counted."""
+    pack = code(5)
+    ship = world.ev("shipped", D, MAKER, battery=pack, to=OUTLET, hour=11)
+    world.ok(world.produce(pack, D), ship)
+    fix = world.one(correction(world, ship, reason="wrong addressee"))
+    again = world.one(ship)
+    assert again.status == "duplicate"
+    [why] = again.reasons
+    assert why.field == "id" and f"correction at leaf {fix.seq}" in why.message
+    made = world.produce(code(6), D)
+    world.ok(made)
+    plain = world.one(made)
+    assert (plain.status, plain.reasons) == ("duplicate", [])
+
+
 def test_a_correction_with_a_replacement_applies_the_corrected_event(world, store):
     pack = code(5)
     ship = world.ev("shipped", D, MAKER, battery=pack, to=OUTLET, hour=11)

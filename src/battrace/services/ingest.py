@@ -191,6 +191,7 @@ class Ingestor:
         try:
             for i, ev in valid:
                 results[i] = self._one(w, registry, batch, ev, existing, first_index + i, now_us)
+            _note_withdrawn_duplicates(w, results)
             if not lookup and self._rejected_keys_stored(w, valid, results):
                 raise _StoredKey
             self._flush(w, batch)  # an accepted event with a stored key fails here
@@ -535,6 +536,26 @@ class Ingestor:
 
     def _revive(self, stored: StoredEvent) -> Event:
         return revive(stored, self.validation)
+
+
+def _note_withdrawn_duplicates(w: Writer, results: Sequence[EventResult | None]) -> None:
+    """A duplicate of an event a correction withdrew says so: "duplicate" alone read as if
+    the event counted (one query for the batch's duplicates, none without any)."""
+    dups = [r for r in results if r is not None and r.status == "duplicate" and r.seq is not None]
+    if not dups:
+        return
+    gone = w.withdrawn_among([r.seq for r in dups if r.seq is not None])
+    for r in dups:
+        if r.seq in gone:
+            r.reasons = [
+                Reason(
+                    "id",
+                    None,
+                    f"this event (leaf {r.seq}) was withdrawn by the correction at leaf "
+                    f"{gone[r.seq]}: it does not count, and sending it again changes nothing; "
+                    "report what happened as a new event with a new id",
+                )
+            ]
 
 
 @lru_cache(maxsize=64)

@@ -188,6 +188,14 @@ class Writer:
             is not None
         )
 
+    def withdrawn_among(self, seqs: Sequence[int]) -> dict[int, int]:
+        """Of these log positions, those a correction withdrew, with the correction's."""
+        rows = self._select_in(
+            "SELECT target_seq, correction_seq FROM withdrawals WHERE target_seq IN_VALUES",
+            sorted(set(seqs)),
+        )
+        return {int(t): int(c) for t, c in rows}
+
     def registry_events(self) -> list[StoredEvent]:
         """All registry facts that still count, in log order (to rebuild the registry)."""
         from battrace.domain.vocab import REGISTRY_TYPES
