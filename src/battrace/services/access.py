@@ -171,18 +171,25 @@ def shape_reasons(p: Principal, raw: Any, reasons: Sequence[Reason]) -> list[Rea
     named = _texts(raw) if isinstance(raw, dict) else ""
     mine = p.enterprise or ""
 
-    def enterprise(m: re.Match[str]) -> str:
-        word = m.group(0)
-        return word if word == mine or word in named else "another enterprise (其他企业)"
-
     def vehicle(m: re.Match[str]) -> str:
         word = m.group(0)
         return word if word in named else "another vehicle (其他车辆)"
 
     return [
-        Reason(r.field, r.rule, _VIN_WORD.sub(vehicle, _USCC_WORD.sub(enterprise, r.message)))
+        Reason(r.field, r.rule, _VIN_WORD.sub(vehicle, _mask_enterprises(r.message, mine, named)))
         for r in reasons
     ]
+
+
+def _mask_enterprises(text: str, mine: str, named: str = "") -> str:
+    """`text` with every USCC but the caller's own (and those in `named`) replaced by a
+    neutral word: what rejection messages and findings show an enterprise."""
+
+    def enterprise(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return word if word == mine or word in named else "another enterprise (其他企业)"
+
+    return _USCC_WORD.sub(enterprise, text)
 
 
 def _texts(raw: dict[str, Any]) -> str:
@@ -350,10 +357,7 @@ def shape_finding(p: Principal, item: dict[str, Any]) -> dict[str, Any]:
 
     def mask(value: Any) -> Any:
         if isinstance(value, str):
-            return _USCC_WORD.sub(
-                lambda m: m.group(0) if m.group(0) == mine else "another enterprise (其他企业)",
-                value,
-            )
+            return _mask_enterprises(value, mine)
         if isinstance(value, list):
             return [mask(v) for v in value]
         if isinstance(value, dict):

@@ -67,9 +67,9 @@ def fold_log(
     batteries: dict[str, Battery] = {}
     vehicles: dict[str, Vehicle] = {}
     stats: dict[tuple[int, str], list[int]] = {}
-    facts = store.registry_events()
-    registry = registry_from(facts, validation)
-    earlier = _EarlierRegistries(store, validation)
+    history = store.registry_history()  # read once: the final registry and earlier ones
+    registry = registry_from([f for f, withdrawn in history if withdrawn is None], validation)
+    earlier = _EarlierRegistries(history, validation)
     report = RebuildReport()
     with store.engine.connect() as conn:
         for row in conn.execution_options(yield_per=10_000).execute(q):
@@ -110,15 +110,14 @@ class _EarlierRegistries:
     rebuilt projection is the incremental one. Built only for an event the final registry
     refuses, and remembered per set of facts."""
 
-    def __init__(self, store: SqlStore, validation: ValidationContext | None) -> None:
-        self.store = store
+    def __init__(
+        self, history: list[tuple[StoredEvent, int | None]], validation: ValidationContext | None
+    ) -> None:
+        self.history = history
         self.validation = validation
-        self.history: list[tuple[StoredEvent, int | None]] | None = None
         self.cache: dict[tuple[int, ...], Registry] = {}
 
     def at(self, seq: int) -> Registry:
-        if self.history is None:
-            self.history = self.store.registry_history()
         counted = tuple(
             i
             for i, (fact, withdrawn) in enumerate(self.history)
