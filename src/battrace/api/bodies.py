@@ -8,6 +8,7 @@ import orjson
 from fastapi import Request
 
 from battrace.api.problems import ApiProblem
+from battrace.services.json_names import Repeated, marked, repeated_names
 
 
 def media_type(request: Request) -> str:
@@ -22,8 +23,10 @@ def is_json(media: str) -> bool:
     )
 
 
-async def json_body(request: Request) -> Any:
-    """The body parsed as JSON; 415 unless it is declared JSON, 400 unless it parses."""
+async def json_body(request: Request) -> tuple[Any, bool]:
+    """The body parsed as JSON, and whether some object in it gives a name twice (it is then
+    parsed so, `json_names.marked`: `lift` each event); 415 unless it is declared JSON, 400
+    unless it parses, or when the outermost object repeats a name."""
     media = media_type(request)
     if not is_json(media):
         raise ApiProblem(
@@ -32,6 +35,17 @@ async def json_body(request: Request) -> Any:
         )
     body = await request.body()
     try:
-        return orjson.loads(body)
+        doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiProblem("malformed-json", f"the body is not valid JSON: {exc}") from None
+    if not repeated_names(body, doc):
+        return doc, False
+    doc = marked(body)
+    if type(doc) is Repeated:
+        names = ", ".join(f"`{name}`" for name, _ in doc.names)
+        raise ApiProblem(
+            "malformed-json",
+            f"the body gives {names} more than once; a name may appear once in a JSON object "
+            "(RFC 8259 §4, I-JSON RFC 7493 §2.3)",
+        )
+    return doc, True

@@ -30,6 +30,7 @@ from battrace.ledger.canonical import CanonicalizationError
 from battrace.ledger.documents import leaf_data_from_canonical
 from battrace.ledger.merkle import leaf_hash
 from battrace.services.common import canonical, rfc3339
+from battrace.services.json_names import Repeated, describe, repeated_names
 
 
 @dataclass(slots=True)
@@ -149,8 +150,18 @@ def parse_line(line: bytes) -> Any:
 
 
 def decode_line(line: bytes | None) -> Any:
-    """`parse_line`, or `Unread` for a line the reader skipped (None: longer than `MAX_LINE`)."""
-    return Unread() if line is None else parse_line(line)
+    """`parse_line`, or `Unread` for a line the reader skipped (None: longer than `MAX_LINE`);
+    an object that gives a name twice comes back `Repeated` (`check_batch` refuses it)."""
+    if line is None:
+        return Unread()
+    raw = parse_line(line)
+    if type(raw) is dict:
+        names = repeated_names(line, raw)
+        if names:
+            repeated = Repeated(raw)
+            repeated.names = names
+            return repeated
+    return raw
 
 
 def ident(raw: Any) -> tuple[str | None, str | None]:
@@ -229,6 +240,8 @@ def check_batch(
         if isinstance(r, BadJson)
         else [UNREAD]
         if isinstance(r, Unread)
+        else _repeated(r, ctx)
+        if type(r) is Repeated
         else validate_event(r, ctx)
         for r in raws
     ]
@@ -240,6 +253,13 @@ def check_batch(
             if ev.body is not None and len(ev.body) > MAX_EVENT_BYTES:
                 checked[i] = [_too_large(len(ev.body))]
     return checked
+
+
+def _repeated(raw: Repeated, ctx: ValidationContext) -> list[Reason]:
+    """An event that repeats a name: refused for it, and for whatever else is wrong."""
+    reasons = [Reason(name, None, describe(name, top)) for name, top in raw.names]
+    checked = validate_event(dict(raw), ctx)  # validation wants a plain dict
+    return reasons + checked if isinstance(checked, list) else reasons
 
 
 def _too_large(size: int) -> Reason:

@@ -107,7 +107,7 @@ def verdicts(
     validation: ValidationContext, lines: list[bytes], now_us: int
 ) -> list[Verdict | Refusal]:
     """What the helper answers for a batch of lines received at `now_us`."""
-    raws = [parse_line(line) for line in lines]
+    raws = [decode_line(line) for line in lines]
     answer: list[Verdict | Refusal] = []
     for c in check_batch(validation, raws, from_us(now_us)):
         if isinstance(c, Event):

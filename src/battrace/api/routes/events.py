@@ -18,6 +18,7 @@ from battrace.api.schemas import BatchResultOut, ReceiptOut, batch_schema
 from battrace.api.state import Ingested
 from battrace.services import access
 from battrace.services.ingest_file import Tally
+from battrace.services.json_names import lift
 
 router = APIRouter(prefix="/v1", tags=["events"])
 #: responses for up to this many events are rendered on the event loop
@@ -52,8 +53,10 @@ async def post_events(
     whose inclusion proof is against the checkpoint signed right after the batch.
     """
     access.require_key(caller, "reporting events")
-    doc = await json_body(request)
+    doc, repeats = await json_body(request)
     events = _events(doc, state.options.max_batch_events)
+    if repeats:  # the events that repeat a name are refused, saying which
+        events = [lift(e) for e in events]
     done = await state.ingest_async(caller, events, source="api", receipts=receipts)
     if len(done) > INLINE_RESULTS:  # rendering thousands of receipts is work for a thread
         return Response(await run_in_threadpool(_render, done), media_type="application/json")
