@@ -15,6 +15,7 @@ from tests.kit import (
     MAKER2,
     MODEL,
     OUTLET,
+    OUTLET2,
     RECYCLER,
     REPAIRER,
     REPROCESSOR,
@@ -372,6 +373,29 @@ def test_an_outlet_collects_a_used_battery_handed_in_by_its_holder(world, store)
     world.pack_in_vehicle(other, VIN2)
     r = world.one(world.ev("collected", "2025-03-04", OUTLET, battery=other, hour=15))
     assert r.status == "rejected"
+
+
+def test_a_battery_in_the_recycling_chain_is_not_collected_as_handed_in(world, store):
+    """Any outlet could "collect" a used battery another outlet (or a recycler) held: custody
+    moved on the taker's word alone, and the holder's BT-021 clock and mass balance with it.
+    Between enterprises of the recycling chain a battery moves by `shipped`/`received`."""
+    pack = code(10)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-10")
+    world.ok(
+        scrap(world, pack),
+        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        world.ev("collected", "2025-03-04", OUTLET, battery=pack),
+    )
+    taken = world.one(world.ev("collected", "2025-03-05", OUTLET2, battery=pack))
+    assert [(x.field, x.rule) for x in taken.reasons] == [("battery", "BT-004")]
+    assert "by `shipped` and `received`" in taken.reasons[0].message
+    assert store.battery(pack).holder == OUTLET
+    world.ok(  # the way it goes: shipped by its holder, collected by the addressee
+        world.ev("shipped", "2025-03-05", OUTLET, battery=pack, to=OUTLET2),
+        world.ev("collected", "2025-03-06", OUTLET2, battery=pack),
+    )
+    assert store.battery(pack).holder == OUTLET2
 
 
 def test_a_list_form_rejection_names_the_item(world, store):
