@@ -134,7 +134,6 @@ def describe(name: str, top: bool) -> str:
     """Why such a name is refused (the message of its reason)."""
     where = "in the event" if top else "in one of the event's objects"
     return (
-        f"is given more than once {where}; a name may appear once in a JSON object "
-        "(RFC 8259 §4, I-JSON RFC 7493 §2.3): parsers keep one of the values silently, so "
-        "which one was meant cannot be told"
+        f"is given more than once {where}: a name may appear once in a JSON object (RFC 8259 "
+        "§4, RFC 7493 §2.3); parsers keep one value silently"
     )
