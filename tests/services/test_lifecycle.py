@@ -1,12 +1,15 @@
 """The lifecycle of EVENTS.md through ingest: custody, hierarchy, reprocessing, recycling."""
 
 import dataclasses
+import datetime as dt
 import json
 
 import pytest
 import sqlalchemy as sa
 
 from battrace.identity import ProductType
+from battrace.services.rebuild import rebuild
+from battrace.services.trace import trace
 from battrace.store.schema import findings
 from tests.kit import (
     AUTOMAKER,
@@ -17,6 +20,7 @@ from tests.kit import (
     OUTLET,
     OUTLET2,
     RECYCLER,
+    REGULATOR,
     REPAIRER,
     REPROCESSOR,
     SWAP_MODEL,
@@ -396,6 +400,27 @@ def test_a_battery_in_the_recycling_chain_is_not_collected_as_handed_in(world, s
         world.ev("collected", "2025-03-06", OUTLET2, battery=pack),
     )
     assert store.battery(pack).holder == OUTLET2
+
+
+def test_a_hand_in_stays_as_accepted_when_the_giver_later_joins_the_recycling_chain(world, store):
+    """Who may hand in is judged with the registry of the moment, like the reporter's roles:
+    once the dismantler also registers as an outlet, `trace --as-of` (a refold of the stored
+    events with today's registry) must still show the collection, not stop before it."""
+    pack = code(11)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-10")
+    world.ok(
+        scrap(world, pack),
+        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        world.ev("collected", "2025-03-04", OUTLET, battery=pack),
+        world.ev("enterprise_registered", "2025-03-05", REGULATOR, enterprise=DISMANTLER,
+                 name="Dismantler A", roles=["dismantler", "outlet"], region="110100"),
+    )  # fmt: skip
+    then = trace(store, pack, as_of=dt.date(2025, 3, 6)).battery
+    assert then is not None and then.holder == OUTLET
+    before = store.battery(pack)
+    assert rebuild(store).misfits == []
+    assert store.battery(pack) == before
 
 
 def test_a_list_form_rejection_names_the_item(world, store):

@@ -22,7 +22,7 @@ from battrace.domain.lifecycle import (
     vin_of,
 )
 from battrace.domain.registry import Registry, apply_registry_fact
-from battrace.domain.vocab import EventType, State
+from battrace.domain.vocab import EventType, Role, State
 
 T = EventType
 
@@ -116,9 +116,38 @@ def decide(
         if isinstance(result, list):
             reasons += _named_in_list(ev, code, part, result)
             flags += _reject_flags(ev, b, code, part, registry)
+        elif ev.type is T.COLLECTED and (taken := handed_in(ev, b, code, registry)):
+            reasons += _named_in_list(ev, code, part, taken)
         else:
             states[code] = result
     return Decision(reasons, states, new_vehicle, flags)
+
+
+#: enterprises inside the recycling chain: what they hold reaches another enterprise by
+#: `shipped` (both sides report), not by a hand-in that only the taker reports
+_CHAIN = frozenset({Role.OUTLET, Role.REPROCESSOR, Role.RECYCLER})
+
+
+def handed_in(ev: Event, b: Battery | None, code: str, registry: Registry) -> list[Reason]:
+    """BT-004: a used battery that an enterprise of the recycling chain holds is not collected
+    as handed in by another outlet (EVENTS.md allows "handed in by its holder"; only the taker
+    reports it). Decided here, with the registry of the moment, like the reporter's roles:
+    refolds of stored events (late arrivals, corrections, `trace --as-of`) do not re-judge
+    it against a registry that changed since."""
+    if b is None or b.state is not State.USED or b.holder == ev.reporter:
+        return []
+    chain = registry.roles_of(b.holder) & _CHAIN
+    if not chain:
+        return []
+    return [
+        Reason(
+            "battery",
+            "BT-004",
+            f"{code} is held by {b.holder} ({' and '.join(sorted(chain))}): a battery already in "
+            "the recycling chain passes between enterprises by `shipped` and `received`, not "
+            f"handed in; {b.holder} ships it to {ev.reporter}",
+        )
+    ]
 
 
 def _addressee(ev: Event, registry: Registry) -> list[Reason]:

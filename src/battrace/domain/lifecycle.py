@@ -276,7 +276,7 @@ def advance_code(
                 f"{allowed}",
             )
         ]
-    reasons = _custody(b, ev, part, tr.custody, registry, code=code, fld=fld)
+    reasons = _custody(b, ev, part, tr.custody, code=code, fld=fld)
     if reasons:
         return reasons
     return _effect(
@@ -321,32 +321,8 @@ def _exists(code: str, ev: Event) -> Reason:
     return Reason("battery", rule, f"{code} is already on record: a code is registered only once")
 
 
-#: enterprises inside the recycling chain: what they hold reaches another enterprise by
-#: `shipped` (both sides report), never by a hand-in that only the taker reports
-_CHAIN = frozenset({Role.OUTLET, Role.REPROCESSOR, Role.RECYCLER})
-
-
-def _handed_over(code: str, holder: str, reporter: str, roles: frozenset[Role], fld: str) -> Reason:
-    """Why an outlet may not collect, as handed in, a battery another recycling enterprise holds."""
-    as_ = " and ".join(sorted(r.value for r in roles))
-    return Reason(
-        fld,
-        "BT-004",
-        f"{code} is held by {holder} ({as_}): a battery already in the recycling chain passes "
-        f"between enterprises by `shipped` and `received`, not handed in; {holder} ships it to "
-        f"{reporter}",
-    )
-
-
 def _custody(
-    b: Battery | None,
-    ev: Event,
-    part: Part,
-    custody: Custody,
-    registry: Registry,
-    *,
-    code: str,
-    fld: str,
+    b: Battery | None, ev: Event, part: Part, custody: Custody, *, code: str, fld: str
 ) -> list[Reason]:
     reporter = ev.reporter
     if custody is Custody.HOLDER:
@@ -368,17 +344,12 @@ def _custody(
                         fld, "BT-005", f"{code} is not a used battery: outlets collect used ones"
                     )
                 ]
-        elif b.holder != reporter:
+        elif b.holder != reporter and not (ev.type is T.COLLECTED and b.state is S.USED):
             # EVENTS.md: an outlet collects what was shipped to it "or handed in by its holder"
-            if not (ev.type is T.COLLECTED and b.state is S.USED):
-                return [
-                    Reason(
-                        fld, "BT-004", f"{code} is held by {b.holder}; ship it to {reporter} first"
-                    )
-                ]
-            chain = registry.roles_of(b.holder) & _CHAIN
-            if chain:
-                return [_handed_over(code, b.holder, reporter, chain, fld)]
+            # (who may hand in is the registry's business: `decide.handed_in`)
+            return [
+                Reason(fld, "BT-004", f"{code} is held by {b.holder}; ship it to {reporter} first")
+            ]
     elif custody is Custody.VEHICLE:
         assert b is not None
         vin = ev.payload["vin"]
