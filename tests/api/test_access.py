@@ -161,6 +161,7 @@ def test_the_public_sees_identity_fields_and_never_vins_or_holders(scene: Scene)
         "production_month": "2025-01",
         "energy_kwh": 52.5,
         "status": "in_service",
+        "unit": None,
         "reprocessed_product": False,
         "application": None,
         "in_prohibited_use": False,

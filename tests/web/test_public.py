@@ -98,3 +98,31 @@ def test_labels_are_for_battery_codes_and_link_to_the_configured_address(web):
     svg = web.client.get(f"/labels/{code}.svg", headers={"Host": "evil.example"}).text
     qr = segno.make(f"https://trace.example.cn/b/{code}", error="q", micro=False)
     assert qr.svg_inline(scale=1, border=4, omitsize=True).split(' d="')[1].split('"')[0] in svg
+
+
+def test_a_module_of_a_retired_pack_carries_the_warning_and_names_its_pack(web):
+    """E-bike packs are built from the modules of retired traction packs: scanning such a
+    module said "assembled" and gave no warning."""
+    from battrace.identity import ProductType
+    from battrace.sim.build import at, produced
+
+    module, pack = kit.code(41, kind=ProductType.MODULE), kit.code(42)
+    day = "2025-01-03"
+    web.api.ok(
+        produced("w-m", at(day, 8), kit.MAKER, module),
+        produced("w-p", at(day, 9), kit.MAKER, pack, components=[module]),
+    )
+    page = web.get(f"/b/{module}").text
+    assert 'id="warn-retired"' not in page and f'href="/b/{pack}"' in page
+    web.api.ok(web.api.ev("shipped", day, kit.MAKER, battery=pack, to=kit.AUTOMAKER, hour=11))
+    web.api.ok(
+        web.api.ev("received", day, kit.AUTOMAKER, battery=pack, hour=12),
+        web.api.ev("installed", day, kit.AUTOMAKER, battery=pack, vin=kit.VIN2,
+                   vehicle_model=kit.MODEL, hour=13),
+        web.api.ev("removed", "2025-01-05", kit.AUTOMAKER, battery=pack, vin=kit.VIN2,
+                   reason="retired"),
+    )  # fmt: skip
+    page = web.get(f"/b/{module}").text
+    assert 'id="warn-retired"' in page
+    unit = page.split('id="public-unit"')[1].split("</dd>")[0]
+    assert pack in unit

@@ -166,6 +166,13 @@ class UploadOut(Out):
 
 
 # ---------------------------------------------------------------- batteries and vehicles
+class UnitOut(Out):
+    """The pack (outermost unit) a module or cell is assembled into."""
+
+    code: str
+    status: Category
+
+
 class BatteryOut(Out):
     """A code's view. Public fields always; the rest only in the full view (`view: full`),
     which regulators and enterprises involved with the code get."""
@@ -176,6 +183,8 @@ class BatteryOut(Out):
     production_month: str | None
     energy_kwh: float | None
     status: Category
+    #: for a module or cell assembled into a pack: the outermost unit, whose status `status` is
+    unit: UnitOut | None
     reprocessed_product: bool
     application: str | None
     in_prohibited_use: bool

@@ -227,10 +227,31 @@ def sees_full_battery(
     return p.enterprise in reporters
 
 
+#: how far `enclosing_unit` climbs (cell → module → pack needs 2)
+MAX_NESTING = 8
+
+
+def enclosing_unit(store: SqlStore, b: Battery) -> Battery | None:
+    """The outermost unit a code assembled into a pack sits in (a cell's pack, not its
+    module); None for a code that is not `in_pack`, or whose parent is not on record."""
+    unit: Battery | None = None
+    seen = {b.code}
+    current = b
+    while current.state is State.IN_PACK and current.parent and len(seen) <= MAX_NESTING:
+        parent = store.battery(current.parent)
+        if parent is None or parent.code in seen:
+            break
+        seen.add(parent.code)
+        unit = current = parent
+    return unit
+
+
 def public_battery(
     store: SqlStore, b: Battery, *, policy: Policy, tables: CodeTables | None = None
 ) -> dict[str, Any]:
-    """The public identity fields of a code."""
+    """The public identity fields of a code. A module or cell assembled into a pack has no
+    life of its own on record: its `status` is its outermost unit's (`unit` names it), so a
+    module of a retired pack, found in an e-bike, reads as retired."""
     month: str | None = None
     try:
         decoded = (
@@ -240,13 +261,15 @@ def public_battery(
     except InvalidCode:  # a code valid under other tables than today's
         month = None
     application = b.application
+    unit = enclosing_unit(store, b)
     return {
         "code": b.code,
         "product_type": b.product_type,
         "chemistry": b.chemistry,
         "production_month": month,
         "energy_kwh": b.energy_wh / 1000 if b.energy_wh is not None else None,
-        "status": status_category(b),
+        "status": status_category(unit or b),
+        "unit": {"code": unit.code, "status": status_category(unit)} if unit else None,
         "reprocessed_product": b.reprocessed,
         "application": application,
         "in_prohibited_use": bool(application and policy.is_prohibited(application)),

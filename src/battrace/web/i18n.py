@@ -267,6 +267,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "prohibited_uses": ("禁止用途", "Prohibited uses"),
     "status_category": ("状态", "Status"),
+    "assembled_into": ("所在电池包", "Assembled into"),
     "reprocessed_product": ("再生产品", "Reprocessed product"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
