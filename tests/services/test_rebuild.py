@@ -211,3 +211,37 @@ def test_a_withdrawn_registry_fact_does_not_undo_what_ingest_accepted_with_it(wo
     report = rebuild(store)
     assert report.misfits == []
     assert snapshot(store) == before
+
+
+def test_a_stored_event_that_a_tightened_check_refuses_is_still_history(
+    world, store, monkeypatch, caplog
+):
+    """After an upgrade that tightens a bound, an event accepted before no longer validates.
+    Reviving it raised ("no longer validates"): every `trace --as-of`, rebuild and late
+    arrival touching its code failed, for good. It comes back as stored, with a warning."""
+    from battrace.domain import fields
+    from battrace.services.trace import trace
+
+    pack = code(90)
+    docs = [{"kind": "manifest", "uri": f"https://example.org/{i}"} for i in range(3)]
+    world.ok(
+        world.produce(pack),
+        world.ev("shipped", "2025-01-03", MAKER, battery=pack, to=AUTOMAKER, hour=11,
+                 evidence=docs),
+    )  # fmt: skip
+    before = snapshot(store)
+    monkeypatch.setattr(fields, "MAX_EVIDENCE", 2)  # what a newer version might allow
+    then = trace(store, pack, as_of=dt.date(2025, 1, 3)).battery
+    assert then is not None and (then.state.value, then.to) == ("in_transit", AUTOMAKER)
+    assert "no longer passes today's checks" in caplog.text
+    report = rebuild(store)
+    assert report.misfits == []
+    assert snapshot(store) == before
+    received = world.ev("received", "2025-01-03", AUTOMAKER, battery=pack, hour=12)
+    world.ok(received)
+    world.set_now("2025-01-04")
+    undo = world.one(  # the code's events are folded again without it
+        world.ev("correction", "2025-01-04", AUTOMAKER, target=received["id"], reason="typo")
+    )
+    assert undo.status == "accepted", undo.reasons
+    assert store.battery(pack).state.value == "in_transit"

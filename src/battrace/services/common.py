@@ -3,35 +3,99 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from battrace.domain.events import Event, ValidationContext, from_us, validate_event
+from battrace.domain.event_model import iso_moment
+from battrace.domain.events import Event, Reason, ValidationContext, from_us, validate_event
+from battrace.domain.lifecycle import parts_of
 from battrace.domain.registry import Registry, apply_registry_fact
+from battrace.domain.vocab import EventType
 from battrace.errors import StoreError
+from battrace.identity import BatteryCode, CodeTables, InvalidCode, parse_battery_code
 from battrace.ledger.canonical import canonical_bytes
 from battrace.store.rows import StoredEvent
+
+log = logging.getLogger(__name__)
 
 #: China Standard Time: day boundaries of `--as-of` and of working-day clocks
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 def revive(stored: StoredEvent, ctx: ValidationContext | None = None) -> Event:
-    """A stored event as a domain Event (it was valid when it was accepted)."""
+    """A stored event as a domain Event (it was valid when it was accepted).
+
+    It is validated again (that decodes its codes and times). A stored event that today's
+    checks refuse — a bound tightened, a vocabulary narrowed since it was accepted — is still
+    history: it comes back as stored (`_as_stored`), with a warning, rather than making every
+    trace, rebuild and late arrival touching its codes fail after an upgrade."""
     trusted = ValidationContext(
         tables=ctx.tables if ctx else ValidationContext().tables,
         applications=ctx.applications if ctx else ValidationContext().applications,
         trusted=True,
     )
-    ev = validate_event(orjson.loads(stored.payload), trusted)
+    raw = orjson.loads(stored.payload)
+    ev = validate_event(raw, trusted)
     if isinstance(ev, list):
+        return _as_stored(stored, raw, trusted.tables, ev)
+    return ev
+
+
+def _as_stored(
+    stored: StoredEvent, raw: dict[str, Any], tables: CodeTables, refused: list[Reason]
+) -> Event:
+    """The Event of a stored payload that no longer validates, built without the checks; a
+    StoreError when not even that is possible (an event type or code that no longer exists)."""
+    why = "; ".join(f"{r.field}: {r.message}" for r in refused)
+    try:
+        etype = EventType(raw["type"])
+        moment = iso_moment(raw["time"])
+        recorded = raw.get("recorded_at")
+        ev = Event(
+            raw["id"],
+            etype,
+            moment,
+            stored.time_us,
+            raw["reporter"],
+            raw,
+            _StoredCodes.of(tables),
+            None if recorded is None else iso_moment(recorded),
+        )
+        ev.key = (ev.reporter, ev.id)
+        ev.vin = raw.get("vin")
+        for code, _ in parts_of(ev):
+            ev.codes[code]  # decoded now: a code that no longer parses fails here
+    except (KeyError, ValueError, TypeError, InvalidCode) as exc:
         raise StoreError(
             f"stored event {stored.seq} no longer validates (were the code tables or the "
-            f"application vocabulary changed?): {'; '.join(r.message for r in ev)}"
-        )
+            f"application vocabulary changed?): {why}"
+        ) from exc
+    log.warning(
+        "stored event %d (%s) no longer passes today's checks, revived as stored: %s",
+        stored.seq,
+        etype.value,
+        why,
+    )
     return ev
+
+
+class _StoredCodes(dict[str, BatteryCode]):
+    """`Event.codes` of an event revived as stored: each code decoded on first use."""
+
+    _tables: CodeTables
+
+    @classmethod
+    def of(cls, tables: CodeTables) -> _StoredCodes:
+        codes = cls()
+        codes._tables = tables
+        return codes
+
+    def __missing__(self, code: str) -> BatteryCode:
+        decoded = self[code] = parse_battery_code(code, tables=self._tables)
+        return decoded
 
 
 def registry_from(events: list[StoredEvent], ctx: ValidationContext | None = None) -> Registry:
