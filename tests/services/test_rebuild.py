@@ -245,3 +245,27 @@ def test_a_stored_event_that_a_tightened_check_refuses_is_still_history(
     )
     assert undo.status == "accepted", undo.reasons
     assert store.battery(pack).state.value == "in_transit"
+
+
+def test_an_event_a_tightened_reporting_rule_refuses_is_rebuilt_as_accepted(
+    world, store, monkeypatch
+):
+    """A newer version may narrow who may report an event (today: a hand-in from another
+    outlet). Events ingest accepted before stay history: the rebuild folds them as accepted
+    and lists them, instead of dropping them as misfits and rewriting the projection."""
+    from battrace.domain.lifecycle import REPORTER_ROLES
+    from battrace.domain.vocab import EventType, Role
+
+    pack = code(91)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-10")
+    world.ok(
+        world.ev("removed", "2025-03-02", AUTOMAKER, battery=pack, vin=VIN1, reason="retired"),
+        world.ev("collected", "2025-03-04", OUTLET, battery=pack),
+    )
+    before = snapshot(store)
+    monkeypatch.setitem(REPORTER_ROLES, EventType.COLLECTED, frozenset({Role.RECYCLER}))
+    report = rebuild(store)
+    assert report.misfits == []
+    assert len(report.older_rules) == 1 and "collected" in report.older_rules[0]
+    assert snapshot(store) == before

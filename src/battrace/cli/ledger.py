@@ -369,6 +369,8 @@ def rebuild(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
             f"rebuilt from {report.events:,} events: {report.batteries:,} codes, "
             f"{report.vehicles:,} vehicles"
         )
+        for older in report.older_rules:
+            err_console.print(f"[yellow]accepted under older rules[/] {escape(older)}")
         for misfit in report.misfits:
             err_console.print(f"[red]misfit[/] {escape(misfit)}")
     raise typer.Exit(1 if report.misfits else 0)

@@ -65,14 +65,20 @@ def decide(
     before: Mapping[str, Battery | None],
     vehicle: Vehicle | None,
     registry: Registry,
+    replay: bool = False,
 ) -> Decision:
     """Apply the integrity rules to `ev` given the states of its subjects just before it.
 
-    Registry facts change `registry` in place when accepted.
+    Registry facts change `registry` in place when accepted. `replay`: `ev` is a stored event
+    that ingest accepted, folded again by `rebuild`: who may report it (the reporter's
+    registration and roles, the manufacturer code, the addressee, a hand-in) was judged
+    then, by the rules of that version; only the lifecycle and custody are checked again.
     """
     if ev.type.is_registry:
         refused = apply_registry_fact(registry, ev)
         return Decision(refused, registry_changed=not refused)
+    if replay:
+        return _lifecycle(ev, before, vehicle, registry, [], replay=True)
     if ev.reporter not in registry.enterprises:
         return Decision(
             [Reason("reporter", "BT-004", f"{ev.reporter} is not a registered enterprise")]
@@ -91,11 +97,24 @@ def decide(
             ]
         )
     reasons: list[Reason] = []
-    flags: list[Flag] = []
     if ev.type in (T.PRODUCED, T.REPROCESSED):
         reasons += _ownership(ev, registry)
     elif ev.type is T.SHIPPED:
         reasons += _addressee(ev, registry)
+    return _lifecycle(ev, before, vehicle, registry, reasons, replay=False)
+
+
+def _lifecycle(
+    ev: Event,
+    before: Mapping[str, Battery | None],
+    vehicle: Vehicle | None,
+    registry: Registry,
+    reasons: list[Reason],
+    *,
+    replay: bool,
+) -> Decision:
+    """The vehicle's and each code's transition (`decide` after the reporter checks)."""
+    flags: list[Flag] = []
     new_vehicle: Vehicle | None = None
     vin = vin_of(ev)
     if vin is not None:
@@ -116,7 +135,7 @@ def decide(
         if isinstance(result, list):
             reasons += _named_in_list(ev, code, part, result)
             flags += _reject_flags(ev, b, code, part, registry)
-        elif ev.type is T.COLLECTED and (taken := handed_in(ev, b, code, registry)):
+        elif ev.type is T.COLLECTED and not replay and (taken := handed_in(ev, b, code, registry)):
             reasons += _named_in_list(ev, code, part, taken)
         else:
             states[code] = result

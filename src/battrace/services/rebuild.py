@@ -38,6 +38,9 @@ class RebuildReport:
     batteries: int = 0
     vehicles: int = 0
     misfits: list[str] = field(default_factory=list)
+    #: events today's rules on who may report them refuse, folded as ingest accepted them
+    #: (`decide(replay=True)`: an upgrade tightened a rule; they stay history)
+    older_rules: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """JSON form."""
@@ -86,6 +89,13 @@ def fold_log(
             if not decision.accepted:  # did a later fact narrow what it was decided with?
                 then = earlier.at(stored.seq)
                 decision = decide(ev, before=before, vehicle=v_before, registry=then)
+            if not decision.accepted:  # who may report it was judged by older rules?
+                refused = "; ".join(r.message for r in decision.reasons)
+                decision = decide(
+                    ev, before=before, vehicle=v_before, registry=registry, replay=True
+                )
+                if decision.accepted:
+                    report.older_rules.append(f"leaf {stored.seq} ({ev.type.value}): {refused}")
             if not decision.accepted:
                 reasons = "; ".join(r.message for r in decision.reasons)
                 report.misfits.append(f"leaf {stored.seq} ({ev.type.value}): {reasons}")
