@@ -379,6 +379,30 @@ def test_an_outlet_collects_a_used_battery_handed_in_by_its_holder(world, store)
     assert r.status == "rejected"
 
 
+def test_a_module_s_trace_says_where_its_pack_is_then_and_now(world, store):
+    """A module's own record stops at `in_pack`, held by its maker, while the pack moves on:
+    `trace` names the outermost unit with its state and holder (as of the day asked)."""
+    cell, module, pack = (
+        code(60, kind=ProductType.CELL),
+        code(61, kind=ProductType.MODULE),
+        code(62),
+    )
+    world.ok(
+        world.produce(cell, D, hour=7),
+        world.produce(module, D, components=[cell], hour=8),
+        world.produce(pack, D, components=[module], hour=9),
+        world.ev("shipped", D, MAKER, battery=pack, to=AUTOMAKER, hour=11),
+    )
+    world.set_now("2025-01-06")
+    world.ok(world.ev("received", "2025-01-06", AUTOMAKER, battery=pack))
+    now = trace(store, cell).as_dict()
+    assert (now["state"], now["holder"]) == ("in_pack", MAKER)  # its own record
+    assert now["unit"] == {"code": pack, "state": "in_stock", "holder": AUTOMAKER}
+    then = trace(store, cell, as_of=dt.date(2025, 1, 4)).as_dict()
+    assert then["unit"] == {"code": pack, "state": "in_transit", "holder": MAKER}
+    assert trace(store, pack).as_dict()["unit"] is None
+
+
 def test_a_battery_in_the_recycling_chain_is_not_collected_as_handed_in(world, store):
     """Any outlet could "collect" a used battery another outlet (or a recycler) held: custody
     moved on the taker's word alone, and the holder's BT-021 clock and mass balance with it.

@@ -264,6 +264,8 @@ def trace(
         head.add_row(key, str(data[key]) if data[key] is not None else "—")
     head.add_row("components", ", ".join(data["components"]) or "—")
     head.add_row("inputs", ", ".join(data["inputs"]) or "—")
+    if (unit := data["unit"]) is not None:  # where a module or cell in a pack is now
+        head.add_row("unit · 所在电池包", f"{unit['code']}\n{unit['state']}, {unit['holder']}")
     console.print(head)
     # readable at 80 columns: identifiers stacked, the details take what is left
     hist = Table(title="history · 履历", show_lines=True)

@@ -37,7 +37,7 @@ from battrace.services import apikeys, audit, registry_view, uploads
 from battrace.services import log as log_service
 from battrace.services.apikeys import ApiKey, IssuedKey
 from battrace.services.key_roles import KeyRole
-from battrace.services.trace import Trace, history_entry, trace, vehicle_view
+from battrace.services.trace import Trace, enclosing_unit, history_entry, trace, vehicle_view
 from battrace.store.sql import SqlStore
 
 
@@ -227,25 +227,6 @@ def sees_full_battery(
     return p.enterprise in reporters
 
 
-#: how far `enclosing_unit` climbs (cell → module → pack needs 2)
-MAX_NESTING = 8
-
-
-def enclosing_unit(store: SqlStore, b: Battery) -> Battery | None:
-    """The outermost unit a code assembled into a pack sits in (a cell's pack, not its
-    module); None for a code that is not `in_pack`, or whose parent is not on record."""
-    unit: Battery | None = None
-    seen = {b.code}
-    current = b
-    while current.state is State.IN_PACK and current.parent and len(seen) <= MAX_NESTING:
-        parent = store.battery(current.parent)
-        if parent is None or parent.code in seen:
-            break
-        seen.add(parent.code)
-        unit = current = parent
-    return unit
-
-
 def public_battery(
     store: SqlStore, b: Battery, *, policy: Policy, tables: CodeTables | None = None
 ) -> dict[str, Any]:
@@ -261,7 +242,7 @@ def public_battery(
     except InvalidCode:  # a code valid under other tables than today's
         month = None
     application = b.application
-    unit = enclosing_unit(store, b)
+    unit = enclosing_unit(store.battery, b)
     return {
         "code": b.code,
         "product_type": b.product_type,
@@ -299,6 +280,7 @@ def battery_view(
     history = [history_entry(stored, withdrawn) for stored, withdrawn in rows]
     full = Trace(code, b, store.batteries_where(parent=code), out["inputs"], history).as_dict()
     full.pop("code")
+    full.pop("unit")  # the public `unit`, which says the same
     return {**out, **full, "to": b.to, "retired": b.retired, "view": "full"}
 
 

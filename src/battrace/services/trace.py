@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ import orjson
 from battrace.domain.decide import fold_code
 from battrace.domain.events import ValidationContext
 from battrace.domain.lifecycle import Battery, Vehicle
+from battrace.domain.vocab import State
 from battrace.errors import NotFound
 from battrace.identity import DEFAULT_TABLES, CodeError, battery_code_errors, describe, vin_errors
 from battrace.services.common import end_of_day_us, registry_from, revive, rfc3339
@@ -28,6 +30,8 @@ class Trace:
     inputs: list[str]
     history: list[dict[str, Any]]
     as_of: dt.date | None = None
+    #: the outermost unit an `in_pack` code sits in (`enclosing_unit`)
+    unit: Battery | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of `battrace trace --json`."""
@@ -49,6 +53,9 @@ class Trace:
             "obligated": b.obligated if b else None,
             "mass_kg": b.mass_g / 1000 if b and b.mass_g is not None else None,
             "energy_kwh": b.energy_wh / 1000 if b and b.energy_wh is not None else None,
+            "unit": {"code": u.code, "state": u.state.value, "holder": u.holder}
+            if (u := self.unit)
+            else None,
             "history": self.history,
         }
 
@@ -76,7 +83,8 @@ def trace(
         if not rows:
             raise NotFound(f"no event names {code}{_misread(code, validation)}")
         history = [history_entry(s, w) for s, w in rows]
-        return Trace(code, battery, components, inputs, history)
+        unit = enclosing_unit(store.battery, battery) if battery is not None else None
+        return Trace(code, battery, components, inputs, history, unit=unit)
     with store.session():
         return _trace_as_of(store, code, as_of=as_of, validation=validation)
 
@@ -112,7 +120,39 @@ def _trace_as_of(
     battery = fold_code(code, live, registry, static=current).state
     components = _linked(store, code, "parent", as_of, registry, validation)
     inputs = _linked(store, code, "successor", as_of, registry, validation)
-    return Trace(code, battery, components, inputs, history, as_of)
+
+    def then(other: str) -> Battery | None:
+        live = [
+            (s.seq, revive(s, validation))
+            for s, w in store.history(code=other)
+            if w is None and s.time_us <= cutoff
+        ]
+        state: Battery | None = fold_code(other, live, registry, static=store.battery(other)).state
+        return state
+
+    unit = enclosing_unit(then, battery) if battery is not None else None
+    return Trace(code, battery, components, inputs, history, as_of, unit)
+
+
+#: how far `enclosing_unit` climbs (cell → module → pack needs 2)
+MAX_NESTING = 8
+
+
+def enclosing_unit(load: Callable[[str], Battery | None], b: Battery) -> Battery | None:
+    """The outermost unit an `in_pack` code sits in (a cell's pack, not its module), with
+    `load` giving a code's state; None for a code that is not `in_pack`, or whose parent is
+    not on record. A module's own record stops at `in_pack` (held by its maker) while its
+    pack moves on: the unit says where it is."""
+    unit: Battery | None = None
+    seen = {b.code}
+    current = b
+    while current.state is State.IN_PACK and current.parent and len(seen) <= MAX_NESTING:
+        parent = load(current.parent)
+        if parent is None or parent.code in seen:
+            break
+        seen.add(parent.code)
+        unit = current = parent
+    return unit
 
 
 def _linked(
