@@ -3,6 +3,8 @@ rest of the batch goes on (`services.json_names`)."""
 
 from __future__ import annotations
 
+import sys
+
 import orjson
 
 from tests.api.conftest import Api
@@ -29,3 +31,23 @@ def test_a_body_that_repeats_events_is_a_problem(api: Api) -> None:
     assert r.status_code == 400, r.text
     assert r.json()["type"] == "/problems/malformed-json"
     assert "`events` more than once" in r.json()["detail"]
+
+
+def test_a_body_too_deep_for_the_exact_check_is_refused_whole(api: Api) -> None:
+    """A deep item beside an event that repeats `battery` made the exact check give up and
+    report no repeat: the event was stored with its last value."""
+    twice = orjson.dumps(api.produce(code(5)))
+    twice = b'{"battery": "' + code(6).encode() + b'", ' + twice[1:]
+    body = b'{"events": [' + twice + b", " + b"[" * 1000 + b"]" * 1000 + b"]}"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(500)  # the standard library gives up here whatever the process allows
+    try:
+        r = api.post(
+            "/v1/events", MAKER, content=body, headers={"Content-Type": "application/json"}
+        )
+    finally:
+        sys.setrecursionlimit(limit)
+    assert r.status_code == 400, r.text
+    assert r.json()["type"] == "/problems/malformed-json"
+    assert "too deep" in r.json()["detail"]
+    assert api.get(f"/v1/batteries/{code(5)}", MAKER).status_code == 404

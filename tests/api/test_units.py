@@ -24,8 +24,9 @@ def test_a_module_takes_the_status_of_its_pack_and_names_it(api: Api) -> None:
     )
     public = api.get(f"/v1/batteries/{module}").json()
     assert public["view"] == "public"
-    assert (public["status"], public["unit"]) == ("new", {"code": pack, "status": "new"})
-    assert api.get(f"/v1/batteries/{cell}").json()["unit"] == {"code": pack, "status": "new"}
+    assert (public["status"], public["unit"]) == ("new", {"status": "new"})
+    assert pack not in str(public)  # the link to the pack is `parent`: full view only
+    assert api.get(f"/v1/batteries/{cell}").json()["unit"] == {"status": "new"}
     assert api.get(f"/v1/batteries/{pack}").json()["unit"] is None
     api.ok(api.ev("shipped", day, kit.MAKER, battery=pack, to=kit.AUTOMAKER, hour=11))
     api.ok(
@@ -41,6 +42,9 @@ def test_a_module_takes_the_status_of_its_pack_and_names_it(api: Api) -> None:
     for code in (cell, module):
         view = api.get(f"/v1/batteries/{code}").json()
         assert view["status"] == "retired", view
-        assert view["unit"] == {"code": pack, "status": "retired"}
+        assert view["unit"] == {"status": "retired"}
     full = api.get(f"/v1/batteries/{module}", kit.REGULATOR).json()
     assert (full["view"], full["state"], full["parent"]) == ("full", "in_pack", pack)
+    assert full["unit"] == {"status": "retired", "code": pack}
+    cell_full = api.get(f"/v1/batteries/{cell}", kit.REGULATOR).json()
+    assert (cell_full["parent"], cell_full["unit"]["code"]) == (module, pack)

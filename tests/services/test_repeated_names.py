@@ -4,6 +4,7 @@ two values silently (orjson the last), so `{"battery": A, "battery": B}` was sto
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import orjson
@@ -125,3 +126,35 @@ def test_cli_ingest_reports_the_repeated_field(tmp_path: Any, monkeypatch: Any) 
     assert "more than once" in reasons[0]["message"]
     with sa.create_engine(url).connect() as c:
         assert c.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 0
+
+
+def test_a_hostile_line_is_checked_in_linear_time_and_reported_briefly() -> None:
+    """40,000 names each given twice (under the 1 MiB line limit): the check kept its lists
+    with `in`, seconds per line; now each event reports at most MAX_REPORTED names."""
+    from battrace.services.batch import Repeated, decode_line
+    from battrace.services.json_names import MAX_REPORTED
+
+    line = b"{" + b",".join(b'"a%d":0,"a%d":0' % (i, i) for i in range(40_000)) + b"}"
+    raw = decode_line(line)
+    assert type(raw) is Repeated and len(raw.names) == MAX_REPORTED
+
+
+def test_a_line_too_deep_for_the_exact_check_is_refused_not_waved_through() -> None:
+    """orjson reads 1,024 levels, the standard library about 1,000: a repeated name beside
+    such nesting was reported as no repeat at all. (The recursion limit is lowered so that the
+    standard library gives up here whatever limit the process runs with.)"""
+    import datetime as dt
+
+    from battrace.domain.events import ValidationContext
+    from battrace.services.batch import Unreadable, check_batch, decode_line
+
+    line = b'{"id": "x", "id": "y", "deep": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(500)
+    try:
+        raw = decode_line(line)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert isinstance(raw, Unreadable)
+    (reasons,) = check_batch(ValidationContext(), [raw], dt.datetime.now(dt.UTC))
+    assert [r.field for r in reasons] == ["(json)"] and "too deep" in reasons[0].message

@@ -6,9 +6,10 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from battrace.api.problems import ApiProblem
-from battrace.services.json_names import Repeated, marked, repeated_names
+from battrace.services.json_names import Repeated, Unchecked, marked, repeated_names
 
 
 def media_type(request: Request) -> str:
@@ -38,9 +39,22 @@ async def json_body(request: Request) -> tuple[Any, bool]:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiProblem("malformed-json", f"the body is not valid JSON: {exc}") from None
-    if not repeated_names(body, doc):
-        return doc, False
-    doc = marked(body)
+    if len(body) < _INLINE_CHECK:
+        return _names_checked(body, doc)
+    return await run_in_threadpool(_names_checked, body, doc)  # a big body: off the loop
+
+
+#: bodies at least this large are checked for repeated names in a worker thread
+_INLINE_CHECK = 1 << 16
+
+
+def _names_checked(body: bytes, doc: Any) -> tuple[Any, bool]:
+    try:
+        if not repeated_names(body, doc):
+            return doc, False
+        doc = marked(body)
+    except Unchecked as exc:
+        raise ApiProblem("malformed-json", f"the body {exc}") from None
     if type(doc) is Repeated:
         names = ", ".join(f"`{name}`" for name, _ in doc.names)
         raise ApiProblem(

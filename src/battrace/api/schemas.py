@@ -167,10 +167,11 @@ class UploadOut(Out):
 
 # ---------------------------------------------------------------- batteries and vehicles
 class UnitOut(Out):
-    """The pack (outermost unit) a module or cell is assembled into."""
+    """The pack (outermost unit) a module or cell is assembled into: its status, and in the
+    full view its code."""
 
-    code: str
     status: Category
+    code: str | None = None
 
 
 class BatteryOut(Out):

@@ -70,19 +70,21 @@ def decide(
     """Apply the integrity rules to `ev` given the states of its subjects just before it.
 
     Registry facts change `registry` in place when accepted. `replay`: `ev` is a stored event
-    that ingest accepted, folded again by `rebuild`: who may report it (the reporter's
-    registration and roles, the manufacturer code, the addressee, a hand-in) was judged
-    then, by the rules of that version; only the lifecycle and custody are checked again.
+    that ingest accepted, folded again by `rebuild` with the registry ingest had: the rules on
+    which of the registered enterprises may report it (roles, manufacturer code, addressee,
+    hand-in) were judged then, by that version's rules, and are not judged again; the
+    reporter's registration, the lifecycle and custody are (with the registry's vehicle
+    models and importers).
     """
     if ev.type.is_registry:
         refused = apply_registry_fact(registry, ev)
         return Decision(refused, registry_changed=not refused)
-    if replay:
-        return _lifecycle(ev, before, vehicle, registry, [], replay=True)
     if ev.reporter not in registry.enterprises:
         return Decision(
             [Reason("reporter", "BT-004", f"{ev.reporter} is not a registered enterprise")]
         )
+    if replay:
+        return _lifecycle(ev, before, vehicle, registry, [], replay=True)
     allowed = REPORTER_ROLES.get(ev.type)
     roles = registry.roles_of(ev.reporter)
     if allowed and roles.isdisjoint(allowed):

@@ -231,8 +231,9 @@ def public_battery(
     store: SqlStore, b: Battery, *, policy: Policy, tables: CodeTables | None = None
 ) -> dict[str, Any]:
     """The public identity fields of a code. A module or cell assembled into a pack has no
-    life of its own on record: its `status` is its outermost unit's (`unit` names it), so a
-    module of a retired pack, found in an e-bike, reads as retired."""
+    life of its own on record: its `status` is its outermost unit's (`unit` says so; the full
+    view adds the pack's code), so a module of a retired pack, found in an e-bike, reads as
+    retired."""
     month: str | None = None
     try:
         decoded = (
@@ -250,7 +251,8 @@ def public_battery(
         "production_month": month,
         "energy_kwh": b.energy_wh / 1000 if b.energy_wh is not None else None,
         "status": status_category(unit or b),
-        "unit": {"code": unit.code, "status": status_category(unit)} if unit else None,
+        # the pack's code is its `parent` link, which only the full view shows
+        "unit": {"status": status_category(unit)} if unit else None,
         "reprocessed_product": b.reprocessed,
         "application": application,
         "in_prohibited_use": bool(application and policy.is_prohibited(application)),
@@ -280,7 +282,9 @@ def battery_view(
     history = [history_entry(stored, withdrawn) for stored, withdrawn in rows]
     full = Trace(code, b, store.batteries_where(parent=code), out["inputs"], history).as_dict()
     full.pop("code")
-    full.pop("unit")  # the public `unit`, which says the same
+    full.pop("unit")  # the public `unit` says it; the full view adds the pack's code
+    if out["unit"] is not None and (unit := enclosing_unit(store.battery, b)) is not None:
+        full["unit"] = {**out["unit"], "code": unit.code}
     return {**out, **full, "to": b.to, "retired": b.retired, "view": "full"}
 
 

@@ -30,7 +30,7 @@ from battrace.ledger.canonical import CanonicalizationError
 from battrace.ledger.documents import leaf_data_from_canonical
 from battrace.ledger.merkle import leaf_hash
 from battrace.services.common import canonical, rfc3339
-from battrace.services.json_names import Repeated, describe, repeated_names
+from battrace.services.json_names import Repeated, Unchecked, describe, repeated_names
 
 
 @dataclass(slots=True)
@@ -120,6 +120,13 @@ class BadJson:
         self.message = message
 
 
+class Unreadable:
+    """A line that parsed but could not be checked further (kept so its result says why)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
 #: a longer line is rejected unread (an event is a few kilobytes): memory stays bounded
 MAX_LINE = 1 << 20
 
@@ -156,7 +163,10 @@ def decode_line(line: bytes | None) -> Any:
         return Unread()
     raw = parse_line(line)
     if type(raw) is dict:
-        names = repeated_names(line, raw)
+        try:
+            names = repeated_names(line, raw)
+        except Unchecked as exc:
+            return Unreadable(str(exc))
         if names:
             repeated = Repeated(raw)
             repeated.names = names
@@ -240,6 +250,8 @@ def check_batch(
         if isinstance(r, BadJson)
         else [UNREAD]
         if isinstance(r, Unread)
+        else [Reason("(json)", None, r.message)]
+        if isinstance(r, Unreadable)
         else _repeated(r, ctx)
         if type(r) is Repeated
         else validate_event(r, ctx)

@@ -73,13 +73,20 @@ def _as_stored(
             f"stored event {stored.seq} no longer validates (were the code tables or the "
             f"application vocabulary changed?): {why}"
         ) from exc
-    log.warning(
-        "stored event %d (%s) no longer passes today's checks, revived as stored: %s",
-        stored.seq,
-        etype.value,
-        why,
-    )
+    if stored.leaf_hash not in _warned and len(_warned) < MAX_WARNED:  # once per event
+        _warned.add(stored.leaf_hash)
+        log.warning(
+            "stored event %d (%s) no longer passes today's checks, revived as stored: %s",
+            stored.seq,
+            etype.value,
+            why,
+        )
     return ev
+
+
+#: stored events warned about as revived as stored (a rebuild revives each one again)
+_warned: set[bytes] = set()
+MAX_WARNED = 10_000
 
 
 class _StoredCodes(dict[str, BatteryCode]):
@@ -102,7 +109,14 @@ def registry_from(events: list[StoredEvent], ctx: ValidationContext | None = Non
     """The registry folded from its facts (in log order)."""
     reg = Registry()
     for stored in events:
-        apply_registry_fact(reg, revive(stored, ctx))
+        ev = revive(stored, ctx)
+        try:
+            apply_registry_fact(reg, ev)
+        except (KeyError, ValueError, TypeError) as exc:  # revived as stored, and unusable
+            raise StoreError(
+                f"stored registry fact {stored.seq} ({ev.type.value}) no longer applies (was "
+                f"the vocabulary changed?): {exc}"
+            ) from exc
     return reg
 
 

@@ -56,6 +56,14 @@ def repeated_names(text: bytes, parsed: Any) -> list[tuple[str, bool]]:
     return _exact(text)
 
 
+#: repeated names reported per event at most (a hostile line may repeat thousands)
+MAX_REPORTED = 20
+
+
+class Unchecked(ValueError):
+    """A text the exact check could not read (refuse it: whether it repeats a name is unknown)."""
+
+
 class Repeated(dict[str, Any]):
     """An object that gave some name more than once: the values the parser kept (its id and
     reporter still name the event in its result), and the names (True: this object's own;
@@ -77,7 +85,7 @@ def marked(text: bytes) -> Any:
         obj.names = [(name, True) for name in twice]
         return obj
 
-    return json.loads(text, object_pairs_hook=pairs)
+    return _loads(text, pairs)
 
 
 def lift(value: Any) -> Any:
@@ -86,11 +94,15 @@ def lift(value: Any) -> Any:
     if type(value) is not dict and type(value) is not Repeated:
         return value
     names: list[tuple[str, bool]] = list(value.names) if type(value) is Repeated else []
+    have = set(names)
     stack = list(value.values())
     while stack:
         item = stack.pop()
         if type(item) is Repeated:
-            names += [(name, False) for name, _ in item.names if (name, False) not in names]
+            for name, _ in item.names:
+                if (name, False) not in have and len(names) < MAX_REPORTED:
+                    have.add((name, False))
+                    names.append((name, False))
         if isinstance(item, dict):
             stack.extend(item.values())
         elif type(item) is list:
@@ -103,31 +115,52 @@ def lift(value: Any) -> Any:
 
 
 def _twice(items: list[tuple[str, Any]]) -> list[str]:
+    """The names given more than once among an object's pairs (at most `MAX_REPORTED`)."""
     seen: set[str] = set()
-    twice: list[str] = []
+    twice: dict[str, None] = {}  # an ordered set: linear however many names repeat
     for name, _ in items:
-        if name in seen and name not in twice:
-            twice.append(name)
-        seen.add(name)
-    return twice
+        if name in seen:
+            twice[name] = None
+        else:
+            seen.add(name)
+    return list(twice)[:MAX_REPORTED]
+
+
+def _loads(text: bytes, pairs: Any) -> Any:
+    """The standard library's parse with `pairs` as its object hook; `Unchecked` when it
+    cannot read what orjson could (it recurses: about 1,000 levels of nesting at most)."""
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_int=_as_orjson_int)
+    except RecursionError:
+        raise Unchecked(
+            "nests too deep to be checked for repeated names (an event nests a few levels)"
+        ) from None
+    except ValueError as exc:
+        raise Unchecked(f"could not be checked for repeated names: {exc}") from None
+
+
+def _as_orjson_int(digits: str) -> int | float:
+    """An integer as orjson reads it: beyond 64 bits, a float (the events of a body that
+    repeats a name are read by this parser, and must read as their neighbours do)."""
+    value = int(digits)
+    return value if -(2**63) <= value < 2**64 else float(value)
 
 
 def _exact(text: bytes) -> list[tuple[str, bool]]:
-    """Every repeated name, by a second parse that sees each object's pairs."""
+    """Every repeated name (at most `MAX_REPORTED`), by a second parse that sees each object's
+    pairs."""
     found: list[list[str]] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         found.append(_twice(items))
         return dict(items)
 
-    try:
-        outer = json.loads(text, object_pairs_hook=pairs)
-    except (ValueError, RecursionError):  # the fast parser read it; this one need not
-        return []
+    outer = _loads(text, pairs)
     # the hook runs innermost first: the outermost object, if the text is one, came last
     top = found.pop() if type(outer) is dict and found else []
-    nested = [name for twice in found for name in twice if name not in top]
-    return [(name, True) for name in top] + [(name, False) for name in dict.fromkeys(nested)]
+    ours = set(top)
+    nested = dict.fromkeys(name for twice in found for name in twice if name not in ours)
+    return ([(name, True) for name in top] + [(name, False) for name in nested])[:MAX_REPORTED]
 
 
 def describe(name: str, top: bool) -> str:

@@ -89,13 +89,13 @@ def fold_log(
             if not decision.accepted:  # did a later fact narrow what it was decided with?
                 then = earlier.at(stored.seq)
                 decision = decide(ev, before=before, vehicle=v_before, registry=then)
-            if not decision.accepted:  # who may report it was judged by older rules?
-                refused = "; ".join(r.message for r in decision.reasons)
-                decision = decide(
-                    ev, before=before, vehicle=v_before, registry=registry, replay=True
-                )
-                if decision.accepted:
-                    report.older_rules.append(f"leaf {stored.seq} ({ev.type.value}): {refused}")
+                if not decision.accepted:  # who may report it was judged by older rules?
+                    refused = "; ".join(r.message for r in decision.reasons)
+                    decision = decide(
+                        ev, before=before, vehicle=v_before, registry=then, replay=True
+                    )
+                    if decision.accepted:
+                        report.older_rules.append(f"leaf {stored.seq} ({ev.type.value}): {refused}")
             if not decision.accepted:
                 reasons = "; ".join(r.message for r in decision.reasons)
                 report.misfits.append(f"leaf {stored.seq} ({ev.type.value}): {reasons}")

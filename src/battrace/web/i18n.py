@@ -268,6 +268,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "prohibited_uses": ("禁止用途", "Prohibited uses"),
     "status_category": ("状态", "Status"),
     "assembled_into": ("所在电池包", "Assembled into"),
+    "unit_status": (
+        "组装在电池包中，状态跟随该电池包：{status}",
+        "a pack, whose status it shares: {status}",
+    ),
     "reprocessed_product": ("再生产品", "Reprocessed product"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
