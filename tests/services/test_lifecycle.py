@@ -379,6 +379,48 @@ def test_an_outlet_collects_a_used_battery_handed_in_by_its_holder(world, store)
     assert r.status == "rejected"
 
 
+def test_an_outlet_collects_a_battery_once(world, store):
+    """A second `collected` of the same battery by the outlet that holds it (another event id:
+    a re-keyed retry, a second terminal) was accepted as a no-op and counted twice in the
+    collection figures. Received and then collected is one collection; shipped on and back,
+    it may be collected again."""
+    pack = code(14)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-20")
+    world.ok(
+        scrap(world, pack),
+        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        world.ev("shipped", "2025-03-03", DISMANTLER, battery=pack, to=OUTLET),
+        world.ev("received", "2025-03-04", OUTLET, battery=pack),
+        world.ev("collected", "2025-03-04", OUTLET, battery=pack, hour=14),
+    )
+    assert store.battery(pack).collected
+    again = world.one(world.ev("collected", "2025-03-05", OUTLET, battery=pack))
+    assert again.status == "rejected"
+    assert [(x.field, x.rule) for x in again.reasons] == [("battery", "BT-005")]
+    assert "already collected by" in again.reasons[0].message
+    listed = world.one(world.ev("collected", "2025-03-05", OUTLET, batteries=[pack], hour=11))
+    assert [(x.field, x.rule) for x in listed.reasons] == [("batteries[0]", "BT-005")]
+    with store.engine.connect() as c:
+        n = c.execute(sa.text("SELECT SUM(events) FROM event_stats WHERE type = 'collected'"))
+        assert n.scalar_one() == 1
+    world.ok(
+        world.ev("shipped", "2025-03-06", OUTLET, battery=pack, to=OUTLET2),
+        world.ev("received", "2025-03-07", OUTLET2, battery=pack),
+    )
+    assert not store.battery(pack).collected
+    world.ok(
+        world.ev("shipped", "2025-03-08", OUTLET2, battery=pack, to=OUTLET),
+        world.ev("collected", "2025-03-09", OUTLET, battery=pack),
+    )
+    assert store.battery(pack).collected
+    then = trace(store, pack, as_of=dt.date(2025, 3, 5)).battery
+    assert then is not None and then.collected and then.holder == OUTLET
+    before = store.battery(pack)
+    assert rebuild(store).misfits == []
+    assert store.battery(pack) == before
+
+
 def test_a_module_s_trace_says_where_its_pack_is_then_and_now(world, store):
     """A module's own record stops at `in_pack`, held by its maker, while the pack moves on:
     `trace` names the outermost unit with its state and holder (as of the day asked)."""

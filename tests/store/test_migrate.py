@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.runtime.migration import MigrationContext
 
 from battrace.errors import SchemaError
 from battrace.store import migrate
 from battrace.store.engine import make_engine
 from battrace.store.sql import SqlStore
-from tests.kit import modules_loaded_after
+from tests.kit import DISMANTLER, OUTLET, OUTLET2, VIN1, VIN2, code, modules_loaded_after
 
 
 def test_the_schema_head_constant_is_the_newest_migration():
@@ -54,3 +55,33 @@ def test_opening_a_store_does_not_load_alembic(tmp_path):
         f"SqlStore.open({url!r}).close()"
     )
     assert modules_loaded_after(opened, ("alembic", "mako")) == []
+
+
+def test_0004_marks_the_batteries_their_holder_collected_from_the_log(world, store):
+    """A store written before 0004 has no `collected` column: the migration adds it and marks,
+    from the log, the used batteries whose last transition was their holder's collection, so a
+    second `collected` is refused on an upgraded store as on a new one."""
+    held, moved = code(70), code(71)
+    world.pack_in_vehicle(held, VIN1)
+    world.pack_in_vehicle(moved, VIN2)
+    world.set_now("2025-03-20")
+    for pack, vin in ((held, VIN1), (moved, VIN2)):
+        world.ok(
+            world.ev("vehicle_scrapped", "2025-03-01", DISMANTLER, vin=vin,
+                     certificate_no=f"SC-{vin[-2:]}", batteries_present=[pack]),
+            world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=vin,
+                     reason="scrapping"),
+            world.ev("collected", "2025-03-04", OUTLET, battery=pack),
+        )  # fmt: skip
+    world.ok(world.ev("shipped", "2025-03-05", OUTLET, battery=moved, to=OUTLET2))
+    with store.engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0003")
+    assert "collected" not in {c["name"] for c in sa.inspect(store.engine).get_columns("batteries")}
+    migrate.upgrade(store.engine)
+    with store.engine.connect() as conn:
+        marked = dict(conn.execute(sa.text("SELECT code, collected FROM batteries")).all())
+    assert marked[held] and not marked[moved]
+    assert sum(bool(v) for v in marked.values()) == 1
+    again = world.one(world.ev("collected", "2025-03-06", OUTLET, battery=held))
+    assert [(x.field, x.rule) for x in again.reasons] == [("battery", "BT-005")]
+    world.ok(world.ev("collected", "2025-03-06", OUTLET2, battery=moved))

@@ -160,6 +160,18 @@ def test_unknown_pages_and_findings_are_html_404s(web):
     assert "text/html" in r.headers["content-type"]
 
 
+def test_an_error_page_says_in_the_viewers_language_what_went_wrong(web):
+    """The detail comes from the service in English: a Chinese page showed only that."""
+    zh = web.get("/findings/999999", kit.REGULATOR).text
+    assert "没有找到所查的内容" in zh.split('id="error-lead"')[1].split("</p>")[0]
+    assert "详情（英文）" in zh.split('id="error-detail"')[1].split("</p>")[0]
+    en = web.get("/findings/999999?lang=en", kit.REGULATOR).text
+    assert "Nothing was found" in en.split('id="error-lead"')[1].split("</p>")[0]
+    bad = web.get("/findings?since=31.12.2025&lang=en", kit.REGULATOR)
+    assert bad.status_code in (400, 422)
+    assert "check what was entered" in bad.text and "is not a date" in bad.text
+
+
 def _figure(page: str, element_id: str, kind: type = int):
     m = re.search(rf'id="{element_id}"[^>]*>(?:<a [^>]*>)?([^<]+)<', page)
     assert m, element_id

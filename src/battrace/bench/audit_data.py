@@ -328,6 +328,7 @@ class Generator:
             f["vin"] = vin
         seq = self.event(kind, t2, reporter, code, vin, **f)
         b.last, b.last_us = seq, t2
+        b.collected = kind == "collected"
         if kind != "collected":  # removal restarts a used battery's clock, too
             b.since = t2
         return t2
@@ -593,6 +594,7 @@ class _Pack:
         self.last_us = t
         self.first = 0
         self.last = 0
+        self.collected = False
 
     def row(self) -> tuple[Any, ...]:
         return (
@@ -617,6 +619,7 @@ class _Pack:
             self.last_us,
             self.first,
             self.last,
+            self.collected,
         )
 
 

@@ -128,6 +128,9 @@ class Battery:
     last_us: int = 0
     first_seq: int = 0
     last_seq: int = 0
+    #: its holder, an outlet, has collected it (its last transition was `collected`): a second
+    #: `collected` of the same battery by the same outlet is refused, not counted twice
+    collected: bool = False
 
     def copy(self) -> Battery:
         """A shallow copy to change (explicit: several times faster than copy.copy)."""
@@ -153,6 +156,7 @@ class Battery:
             self.last_us,
             self.first_seq,
             self.last_seq,
+            self.collected,
         )
 
 
@@ -344,6 +348,8 @@ def _custody(
                         fld, "BT-005", f"{code} is not a used battery: outlets collect used ones"
                     )
                 ]
+        elif ev.type is T.COLLECTED and b.collected and b.holder == reporter:
+            return [Reason(fld, "BT-005", f"{code} is already collected by {reporter}")]
         elif b.holder != reporter and not (ev.type is T.COLLECTED and b.state is S.USED):
             # EVENTS.md: an outlet collects what was shipped to it "or handed in by its holder"
             # (who may hand in is the registry's business: `decide.handed_in`)
@@ -427,6 +433,7 @@ def _effect(
     if target is not b.state:
         nb.since_us = ev.time_us
     nb.state = target
+    nb.collected = t is T.COLLECTED
     if t is T.PRODUCED:  # component assembled into the new unit
         nb.parent = p["battery"]
     elif t is T.SHIPPED:

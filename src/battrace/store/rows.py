@@ -31,6 +31,7 @@ BATTERY_COLUMNS = (
     "last_us",
     "first_seq",
     "last_seq",
+    "collected",
 )
 VEHICLE_COLUMNS = (
     "vin",
@@ -99,6 +100,7 @@ def battery_row(b: Battery) -> tuple[Any, ...]:
         b.last_us,
         b.first_seq,
         b.last_seq,
+        b.collected,
     )
 
 
@@ -126,6 +128,7 @@ def battery_from_row(r: Sequence[Any]) -> Battery:
         last_us=r[18],
         first_seq=r[19],
         last_seq=r[20],
+        collected=bool(r[21]),
     )
 
 

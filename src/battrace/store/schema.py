@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -127,6 +128,8 @@ batteries = Table(
     Column("last_us", BigInteger, nullable=False),
     Column("first_seq", BigInteger, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
+    #: its holder (an outlet) has collected it: its last transition was `collected`
+    Column("collected", Boolean, nullable=False, server_default=false()),
     Index("ix_batteries_holder", "holder"),
     Index(
         "ix_batteries_parent",

@@ -69,6 +69,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_found": ("未找到", "Not found"),
     "error": ("出错了", "Something went wrong"),
     "access_denied": ("无权查看", "Access denied"),
+    # the first line of an error page: the detail below it comes from the service, in English
+    "not_found_lead": (
+        "没有找到所查的内容：请核对编码、编号或链接。",
+        "Nothing was found: check the code, number or link.",
+    ),
+    "error_lead": (
+        "请求未能完成：请核对所填内容后重试。",
+        "The request could not be completed: check what was entered and try again.",
+    ),
+    "access_denied_lead": (
+        "您的账号无权查看此内容：仅监管部门和经手企业可见。",
+        "Your account may not see this: only regulators and the enterprises involved may.",
+    ),
+    "detail_in_english": ("详情（英文）", "Details"),
     "back_home": ("返回首页", "Back to the start"),
     "cached_note": (
         "统计截至日志第 {size} 条记录（{time}）",

@@ -76,9 +76,17 @@ def _page_for(exc: BattraceError, request: Request, who: Viewer) -> Response:
 
 
 def error_page(request: Request, who: Viewer, status: int, title: str, detail: str) -> Response:
-    """An error page in the viewer's language."""
+    """An error page in the viewer's language. The detail comes from the service, in
+    English: the page leads with a sentence in the viewer's language on what kind of error
+    it is."""
     return render(
-        request, who, "error.html", status_code=status, title=i18n.t(title, who.lang), detail=detail
+        request,
+        who,
+        "error.html",
+        status_code=status,
+        title=i18n.t(title, who.lang),
+        lead=i18n.t(f"{title}_lead", who.lang),
+        detail=detail,
     )
 
 
