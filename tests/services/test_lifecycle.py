@@ -421,6 +421,59 @@ def test_an_outlet_collects_a_battery_once(world, store):
     assert store.battery(pack) == before
 
 
+def test_a_late_collection_before_the_same_outlet_s_collection_is_refused(world, store):
+    """A second terminal's report of the same collection, dated earlier, arrives late: at its
+    time the outlet did not hold the battery yet, so only the collection on record after it
+    shows that it repeats one."""
+    pack = code(15)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-20")
+    world.ok(
+        scrap(world, pack),
+        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        world.ev("collected", "2025-03-05", OUTLET, battery=pack),
+    )
+    late = world.one(world.ev("collected", "2025-03-04", OUTLET, batteries=[pack]))
+    assert late.status == "rejected"
+    assert [(x.field, x.rule) for x in late.reasons] == [("batteries[0]", "BT-005")]
+    assert "second collection" in late.reasons[0].message
+    # a late event of another kind before the collection still fits
+    world.ok(world.ev("shipped", "2025-03-03", DISMANTLER, battery=pack, to=OUTLET))
+
+
+def test_a_double_collection_stored_before_the_rule_keeps_the_history_working(
+    world, store, monkeypatch
+):
+    """A store written before the rule may hold a second collection (accepted then as a
+    no-op): refolds of stored events (`trace --as-of`, a late event, rebuild) do not re-judge
+    it, so they do not stop at it."""
+    from battrace.domain import decide as decide_module
+
+    pack = code(16)
+    world.pack_in_vehicle(pack)
+    world.set_now("2025-03-20")
+    with monkeypatch.context() as m:  # as an older version decided
+        m.setattr(decide_module, "collected_again", lambda ev, b, code: [])
+        world.ok(
+            scrap(world, pack),
+            world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1,
+                     reason="scrapping"),
+            world.ev("collected", "2025-03-04", OUTLET, battery=pack),
+            world.ev("collected", "2025-03-05", OUTLET, battery=pack),
+        )  # fmt: skip
+    world.ok(world.ev("shipped", "2025-03-08", OUTLET, battery=pack, to=OUTLET2))
+    then = trace(store, pack, as_of=dt.date(2025, 3, 9)).battery
+    assert then is not None and (then.state.value, then.to) == ("in_transit", OUTLET2)
+    world.ok(world.ev("shipped", "2025-03-03", DISMANTLER, battery=pack, to=OUTLET))  # late
+    before = store.battery(pack)
+    report = rebuild(store)
+    assert report.misfits == []  # and the second collection is told apart:
+    assert [x.split(":", 1)[1] for x in report.older_rules] == [
+        f" {pack} is already collected by {OUTLET}"
+    ]
+    assert store.battery(pack) == before
+
+
 def test_a_module_s_trace_says_where_its_pack_is_then_and_now(world, store):
     """A module's own record stops at `in_pack`, held by its maker, while the pack moves on:
     `trace` names the outermost unit with its state and holder (as of the day asked)."""

@@ -137,11 +137,43 @@ def _lifecycle(
         if isinstance(result, list):
             reasons += _named_in_list(ev, code, part, result)
             flags += _reject_flags(ev, b, code, part, registry)
-        elif ev.type is T.COLLECTED and not replay and (taken := handed_in(ev, b, code, registry)):
+        elif (
+            ev.type is T.COLLECTED
+            and not replay
+            and (taken := collected_again(ev, b, code) or handed_in(ev, b, code, registry))
+        ):
             reasons += _named_in_list(ev, code, part, taken)
         else:
             states[code] = result
     return Decision(reasons, states, new_vehicle, flags)
+
+
+def collected_again(ev: Event, b: Battery | None, code: str) -> list[Reason]:
+    """BT-005: an outlet collects a battery once. A second `collected` of it by the outlet
+    that holds it and last collected it (another id: a re-keyed retry, a second terminal)
+    was a no-op counted twice in the collection figures. Judged when the event is decided,
+    not in refolds of stored events: a store written before this rule keeps its history."""
+    if b is None or not b.collected or b.holder != ev.reporter:
+        return []
+    return [Reason("battery", "BT-005", f"{code} is already collected by {ev.reporter}")]
+
+
+def collected_before(ev: Event, code: str, following: Event | None) -> list[Reason]:
+    """BT-005 for a late `collected`: the next event on record for the code, after the late
+    one's time, is a collection by the same outlet, which this one would repeat."""
+    if following is None or following.type is not T.COLLECTED or ev.type is not T.COLLECTED:
+        return []
+    if following.reporter != ev.reporter:
+        return []
+    reasons = [
+        Reason(
+            "battery",
+            "BT-005",
+            f"{code} is collected by {ev.reporter} at {from_us(following.time_us).isoformat()} "
+            f"(event {following.id!r}): this would be a second collection of it",
+        )
+    ]
+    return _named_in_list(ev, code, Part.SUBJECT, reasons)
 
 
 #: enterprises inside the recycling chain: what they hold reaches another enterprise by

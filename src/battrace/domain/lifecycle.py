@@ -128,8 +128,8 @@ class Battery:
     last_us: int = 0
     first_seq: int = 0
     last_seq: int = 0
-    #: its holder, an outlet, has collected it (its last transition was `collected`): a second
-    #: `collected` of the same battery by the same outlet is refused, not counted twice
+    #: its last transition was `collected` (by its holder, an outlet): a second `collected` of
+    #: the same battery by the same outlet is refused (`decide.collected_again`)
     collected: bool = False
 
     def copy(self) -> Battery:
@@ -348,8 +348,6 @@ def _custody(
                         fld, "BT-005", f"{code} is not a used battery: outlets collect used ones"
                     )
                 ]
-        elif ev.type is T.COLLECTED and b.collected and b.holder == reporter:
-            return [Reason(fld, "BT-005", f"{code} is already collected by {reporter}")]
         elif b.holder != reporter and not (ev.type is T.COLLECTED and b.state is S.USED):
             # EVENTS.md: an outlet collects what was shipped to it "or handed in by its holder"
             # (who may hand in is the registry's business: `decide.handed_in`)

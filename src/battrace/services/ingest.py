@@ -15,7 +15,15 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from battrace.domain.decide import Decision, Flag, decide, fold_code, fold_vehicle, stamp
+from battrace.domain.decide import (
+    Decision,
+    Flag,
+    collected_before,
+    decide,
+    fold_code,
+    fold_vehicle,
+    stamp,
+)
 from battrace.domain.events import Event, Reason, ValidationContext, from_us, to_us
 from battrace.domain.fields import nests_deeper
 from battrace.domain.ingest_rules import FlagContext, IngestRules
@@ -395,6 +403,10 @@ class Ingestor:
         for code in codes:
             start = decision.batteries.get(code)
             if start is None:
+                continue
+            nxt = later[code][0][1] if later[code] else None
+            if again := collected_before(ev, code, nxt):
+                decision.reasons += again
                 continue
             start = start.copy()
             stamp(start, seq, ev.time_us, new=before[code] is None)
