@@ -82,6 +82,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "您的账号无权查看此内容：仅监管部门和经手企业可见。",
         "Your account may not see this: only regulators and the enterprises involved may.",
     ),
+    "server_error": ("平台出错", "Server error"),
+    "server_error_lead": (
+        "平台处理请求时出错：请稍后重试，问题持续时请联系平台运维。",
+        "The platform failed to handle the request: try again later, and tell its operators "
+        "if it persists.",
+    ),
     "detail_in_english": ("详情（英文）", "Details"),
     "back_home": ("返回首页", "Back to the start"),
     "cached_note": (

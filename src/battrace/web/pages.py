@@ -58,7 +58,9 @@ def browser_error(request: Request, status: int, detail: str) -> Response | None
         return None
     from battrace.web.context import viewer
 
-    title = {404: "not_found", 403: "access_denied"}.get(status, "error")
+    title = {404: "not_found", 403: "access_denied"}.get(
+        status, "server_error" if status >= 500 else "error"
+    )
     return error_page(request, viewer(request), status, title, detail)
 
 
@@ -72,7 +74,7 @@ def _page_for(exc: BattraceError, request: Request, who: Viewer) -> Response:
         return error_page(request, who, 404, "not_found", str(exc))
     if isinstance(exc, InvalidInput):
         return error_page(request, who, 422, "error", str(exc))
-    return error_page(request, who, 500, "error", str(exc))
+    return error_page(request, who, 500, "server_error", str(exc))
 
 
 def error_page(request: Request, who: Viewer, status: int, title: str, detail: str) -> Response:

@@ -15,15 +15,16 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-#: the live battery events that name the code, latest by event time first (what the
-#: projection follows); a correction's replacement is stored as the correction and is left
-#: out, so a battery whose last transition came that way is left unmarked (a second
-#: collection is then accepted once more, as before this revision)
+#: the last live event that names the code (by event time, as the projection follows them):
+#: its own row or an `event_codes` entry, joined through a union so that each side is an
+#: index lookup (an OR of the two made PostgreSQL scan the whole log once per battery)
 LAST_EVENT = """
-    SELECT e.type || ' ' || e.reporter FROM events e
-    WHERE (e.code = batteries.code
-           OR e.seq IN (SELECT c.seq FROM event_codes c WHERE c.code = batteries.code))
-      AND e.type <> 'correction'
+    SELECT e.type || ' ' || e.reporter
+    FROM (SELECT x.seq FROM events x WHERE x.code = batteries.code
+          UNION ALL
+          SELECT c.seq FROM event_codes c WHERE c.code = batteries.code) AS named
+    JOIN events e ON e.seq = named.seq
+    WHERE e.type <> 'correction'
       AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.target_seq = e.seq)
     ORDER BY e.time_us DESC, e.seq DESC
     LIMIT 1
