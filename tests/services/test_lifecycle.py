@@ -51,6 +51,15 @@ def scrap(world, pack, vin=VIN1, *, present=True, day="2025-03-01"):
     )
 
 
+def scrapped_and_removed(world, pack):
+    """The pack found in VIN1 when the dismantler scraps it (03-01), then taken out (03-02):
+    a used battery the dismantler holds."""
+    return [
+        scrap(world, pack),
+        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+    ]
+
+
 def test_unknown_types_and_fields_are_errors_naming_them(world):
     r = world.one(
         {"id": "x1", "type": "teleported", "time": "2025-01-03T10:00:00+08:00", "reporter": MAKER}
@@ -126,8 +135,7 @@ def test_a_pack_through_its_whole_life_to_recycling(world, store):
     world.pack_in_vehicle(pack)
     world.set_now("2025-03-10")
     world.ok(
-        scrap(world, pack),
-        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        *scrapped_and_removed(world, pack),
         world.ev("shipped", "2025-03-03", DISMANTLER, battery=pack, to=OUTLET),
         world.ev("collected", "2025-03-04", OUTLET, battery=pack),
         world.ev("shipped", "2025-03-05", OUTLET, battery=pack, to=RECYCLER),
@@ -367,8 +375,7 @@ def test_an_outlet_collects_a_used_battery_handed_in_by_its_holder(world, store)
     world.pack_in_vehicle(pack)
     world.set_now("2025-03-10")
     world.ok(
-        scrap(world, pack),
-        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        *scrapped_and_removed(world, pack),
         world.ev("collected", "2025-03-04", OUTLET, battery=pack),
     )
     assert store.battery(pack).holder == OUTLET
@@ -388,8 +395,7 @@ def test_an_outlet_collects_a_battery_once(world, store):
     world.pack_in_vehicle(pack)
     world.set_now("2025-03-20")
     world.ok(
-        scrap(world, pack),
-        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        *scrapped_and_removed(world, pack),
         world.ev("shipped", "2025-03-03", DISMANTLER, battery=pack, to=OUTLET),
         world.ev("received", "2025-03-04", OUTLET, battery=pack),
         world.ev("collected", "2025-03-04", OUTLET, battery=pack, hour=14),
@@ -429,8 +435,7 @@ def test_a_late_collection_before_the_same_outlet_s_collection_is_refused(world,
     world.pack_in_vehicle(pack)
     world.set_now("2025-03-20")
     world.ok(
-        scrap(world, pack),
-        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        *scrapped_and_removed(world, pack),
         world.ev("collected", "2025-03-05", OUTLET, battery=pack),
     )
     late = world.one(world.ev("collected", "2025-03-04", OUTLET, batteries=[pack]))
@@ -455,12 +460,10 @@ def test_a_double_collection_stored_before_the_rule_keeps_the_history_working(
     with monkeypatch.context() as m:  # as an older version decided
         m.setattr(decide_module, "collected_again", lambda ev, b, code: [])
         world.ok(
-            scrap(world, pack),
-            world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1,
-                     reason="scrapping"),
+            *scrapped_and_removed(world, pack),
             world.ev("collected", "2025-03-04", OUTLET, battery=pack),
             world.ev("collected", "2025-03-05", OUTLET, battery=pack),
-        )  # fmt: skip
+        )
     world.ok(world.ev("shipped", "2025-03-08", OUTLET, battery=pack, to=OUTLET2))
     then = trace(store, pack, as_of=dt.date(2025, 3, 9)).battery
     assert then is not None and (then.state.value, then.to) == ("in_transit", OUTLET2)
@@ -506,8 +509,7 @@ def test_a_battery_in_the_recycling_chain_is_not_collected_as_handed_in(world, s
     world.pack_in_vehicle(pack)
     world.set_now("2025-03-10")
     world.ok(
-        scrap(world, pack),
-        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        *scrapped_and_removed(world, pack),
         world.ev("collected", "2025-03-04", OUTLET, battery=pack),
     )
     taken = world.one(world.ev("collected", "2025-03-05", OUTLET2, battery=pack))
@@ -529,8 +531,7 @@ def test_a_hand_in_stays_as_accepted_when_the_giver_later_joins_the_recycling_ch
     world.pack_in_vehicle(pack)
     world.set_now("2025-03-10")
     world.ok(
-        scrap(world, pack),
-        world.ev("removed", "2025-03-02", DISMANTLER, battery=pack, vin=VIN1, reason="scrapping"),
+        *scrapped_and_removed(world, pack),
         world.ev("collected", "2025-03-04", OUTLET, battery=pack),
         world.ev("enterprise_registered", "2025-03-05", REGULATOR, enterprise=DISMANTLER,
                  name="Dismantler A", roles=["dismantler", "outlet"], region="110100"),

@@ -161,9 +161,12 @@ def collected_again(ev: Event, b: Battery | None, code: str) -> list[Reason]:
 def collected_before(ev: Event, code: str, following: Event | None) -> list[Reason]:
     """BT-005 for a late `collected`: the next event on record for the code, after the late
     one's time, is a collection by the same outlet, which this one would repeat."""
-    if following is None or following.type is not T.COLLECTED or ev.type is not T.COLLECTED:
-        return []
-    if following.reporter != ev.reporter:
+    if (
+        ev.type is not T.COLLECTED
+        or following is None
+        or following.type is not T.COLLECTED
+        or following.reporter != ev.reporter
+    ):
         return []
     reasons = [
         Reason(
