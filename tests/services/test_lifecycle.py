@@ -27,6 +27,7 @@ from tests.kit import (
     VIN1,
     VIN2,
     code,
+    uscc,
 )
 
 D = "2025-01-03"
@@ -425,6 +426,54 @@ def test_an_outlet_collects_a_battery_once(world, store):
     before = store.battery(pack)
     assert rebuild(store).misfits == []
     assert store.battery(pack) == before
+
+
+def test_a_dismantler_that_is_an_outlet_too_collects_a_battery_once(world, store):
+    """`collected` stays on the record while its outlet keeps the battery: an enterprise that
+    is dismantler and outlet and collects a pack still in the scrapped vehicle, then takes it
+    out, has not received anything new to collect (the removal keeps the holder)."""
+    both = uscc(13)
+    world.ok(
+        world.ev(
+            "enterprise_registered",
+            D,
+            REGULATOR,
+            enterprise=both,
+            name="Dismantler and outlet",
+            roles=["dismantler", "outlet"],
+            region="110100",
+        ),
+        world.ev(
+            "outlet_registered",
+            D,
+            REGULATOR,
+            enterprise=both,
+            serves=[AUTOMAKER],
+            region="110100",
+            address="3 Outlet Road",
+        ),
+    )
+    other = code(18)
+    world.pack_in_vehicle(other, VIN2)
+    world.set_now("2025-03-20")
+    world.ok(
+        world.ev(
+            "vehicle_scrapped",
+            "2025-03-01",
+            both,
+            vin=VIN2,
+            certificate_no="SC-2",
+            batteries_present=[other],
+        ),
+        world.ev("collected", "2025-03-02", both, battery=other),
+        world.ev("removed", "2025-03-03", both, battery=other, vin=VIN2, reason="scrapping"),
+    )
+    assert store.battery(other).collected
+    twice = world.one(world.ev("collected", "2025-03-04", both, battery=other))
+    assert [(x.field, x.rule) for x in twice.reasons] == [("battery", "BT-005")]
+    before = store.battery(other)
+    assert rebuild(store).misfits == []
+    assert store.battery(other) == before
 
 
 def test_a_late_collection_before_the_same_outlet_s_collection_is_refused(world, store):

@@ -9,10 +9,11 @@ from alembic import command
 from alembic.runtime.migration import MigrationContext
 
 from battrace.errors import SchemaError
+from battrace.services.rebuild import fold_log
 from battrace.store import migrate
 from battrace.store.engine import make_engine
 from battrace.store.sql import SqlStore
-from tests.kit import DISMANTLER, OUTLET, OUTLET2, VIN1, VIN2, code, modules_loaded_after
+from tests.kit import DISMANTLER, OUTLET, OUTLET2, VIN1, VIN2, VIN3, code, modules_loaded_after
 
 
 def test_the_schema_head_constant_is_the_newest_migration():
@@ -57,15 +58,17 @@ def test_opening_a_store_does_not_load_alembic(tmp_path):
     assert modules_loaded_after(opened, ("alembic", "mako")) == []
 
 
-def test_0004_marks_the_batteries_their_holder_collected_from_the_log(world, store):
-    """A store written before 0004 has no `collected` column: the migration adds it and marks,
-    from the log, the used batteries whose last transition was their holder's collection, so a
-    second `collected` is refused on an upgraded store as on a new one."""
-    held, moved = code(70), code(71)
-    world.pack_in_vehicle(held, VIN1)
-    world.pack_in_vehicle(moved, VIN2)
+def test_0004_and_0005_mark_the_batteries_their_holder_collected_from_the_log(world, store):
+    """A store written before 0004 has no `collected` column: the migrations add it and mark,
+    from the log, the batteries their holder collected and has held since (0004: whose last
+    transition was that collection; 0005: shipped on but not yet received counts too), as a
+    fold of the log does, so a second `collected` is refused on an upgraded store as on a new
+    one."""
+    held, moving, moved = code(70), code(71), code(72)
+    for pack, vin in ((held, VIN1), (moving, VIN2), (moved, VIN3)):
+        world.pack_in_vehicle(pack, vin)
     world.set_now("2025-03-20")
-    for pack, vin in ((held, VIN1), (moved, VIN2)):
+    for pack, vin in ((held, VIN1), (moving, VIN2), (moved, VIN3)):
         world.ok(
             world.ev("vehicle_scrapped", "2025-03-01", DISMANTLER, vin=vin,
                      certificate_no=f"SC-{vin[-2:]}", batteries_present=[pack]),
@@ -73,15 +76,21 @@ def test_0004_marks_the_batteries_their_holder_collected_from_the_log(world, sto
                      reason="scrapping"),
             world.ev("collected", "2025-03-04", OUTLET, battery=pack),
         )  # fmt: skip
-    world.ok(world.ev("shipped", "2025-03-05", OUTLET, battery=moved, to=OUTLET2))
+    world.ok(
+        world.ev("shipped", "2025-03-05", OUTLET, battery=moving, to=OUTLET2),
+        world.ev("shipped", "2025-03-05", OUTLET, battery=moved, to=OUTLET2),
+        world.ev("received", "2025-03-06", OUTLET2, battery=moved),
+    )
     with store.engine.begin() as conn:
         command.downgrade(migrate.alembic_config(conn), "0003")
     assert "collected" not in {c["name"] for c in sa.inspect(store.engine).get_columns("batteries")}
     migrate.upgrade(store.engine)
     with store.engine.connect() as conn:
-        marked = dict(conn.execute(sa.text("SELECT code, collected FROM batteries")).all())
-    assert marked[held] and not marked[moved]
-    assert sum(bool(v) for v in marked.values()) == 1
-    again = world.one(world.ev("collected", "2025-03-06", OUTLET, battery=held))
+        marked = {
+            k: bool(v) for k, v in conn.execute(sa.text("SELECT code, collected FROM batteries"))
+        }
+    assert (marked[held], marked[moving], marked[moved]) == (True, True, False)
+    assert marked == {k: b.collected for k, b in fold_log(store)[0].items()}
+    again = world.one(world.ev("collected", "2025-03-07", OUTLET, battery=held))
     assert [(x.field, x.rule) for x in again.reasons] == [("battery", "BT-005")]
-    world.ok(world.ev("collected", "2025-03-06", OUTLET2, battery=moved))
+    world.ok(world.ev("collected", "2025-03-07", OUTLET2, battery=moved))

@@ -328,7 +328,8 @@ class Generator:
             f["vin"] = vin
         seq = self.event(kind, t2, reporter, code, vin, **f)
         b.last, b.last_us = seq, t2
-        b.collected = kind == "collected"
+        # as `Battery.collected`: the holder's collection holds until another takes it over
+        b.collected = kind == "collected" or (b.collected and reporter == b.holder)
         if kind != "collected":  # removal restarts a used battery's clock, too
             b.since = t2
         return t2

@@ -150,7 +150,8 @@ def _lifecycle(
 
 def collected_again(ev: Event, b: Battery | None, code: str) -> list[Reason]:
     """BT-005: an outlet collects a battery once. A second `collected` of it by the outlet
-    that holds it and last collected it (another id: a re-keyed retry, a second terminal)
+    that collected it and has held it since (another id: a re-keyed retry, a second terminal;
+    or after shipping it on, or after taking it out of a scrapped vehicle as its dismantler)
     was a no-op counted twice in the collection figures. Judged when the event is decided,
     not in refolds of stored events: a store written before this rule keeps its history."""
     if b is None or not b.collected or b.holder != ev.reporter:

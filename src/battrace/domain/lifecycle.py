@@ -128,8 +128,9 @@ class Battery:
     last_us: int = 0
     first_seq: int = 0
     last_seq: int = 0
-    #: its last transition was `collected` (by its holder, an outlet): a second `collected` of
-    #: the same battery by the same outlet is refused (`decide.collected_again`)
+    #: its holder (an outlet) collected it and has held it since (shipping it on or taking it
+    #: out of a scrapped vehicle keeps the holder): a second `collected` of it by the same
+    #: outlet is refused (`decide.collected_again`)
     collected: bool = False
 
     def copy(self) -> Battery:
@@ -431,7 +432,6 @@ def _effect(
     if target is not b.state:
         nb.since_us = ev.time_us
     nb.state = target
-    nb.collected = t is T.COLLECTED
     if t is T.PRODUCED:  # component assembled into the new unit
         nb.parent = p["battery"]
     elif t is T.SHIPPED:
@@ -461,6 +461,9 @@ def _effect(
         nb.application = p["application"]
     elif part is Part.PART:
         nb.holder, nb.retired = reporter, True
+    # collected by its holder until the holder changes: shipping it on, or the same
+    # enterprise taking it out of a scrapped vehicle, is not a new hand-over to collect
+    nb.collected = t is T.COLLECTED or (b.collected and nb.holder == b.holder)
     return nb
 
 

@@ -128,7 +128,7 @@ batteries = Table(
     Column("last_us", BigInteger, nullable=False),
     Column("first_seq", BigInteger, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
-    #: its holder (an outlet) has collected it: its last transition was `collected`
+    #: its holder (an outlet) collected it and has held it since (`Battery.collected`)
     Column("collected", Boolean, nullable=False, server_default=false()),
     Index("ix_batteries_holder", "holder"),
     Index(
