@@ -2,6 +2,9 @@
 
 import datetime as dt
 import json
+import re
+import subprocess
+import sys
 
 import orjson
 import pytest
@@ -215,3 +218,30 @@ def test_tables_are_readable_at_80_columns(tmp_path, monkeypatch):
     out = runner.invoke(app, ["vehicle", vin, "--db", db], env=env).stdout
     assert pack in out and "…" not in out
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+@pytest.mark.slow
+def test_ingest_json_into_a_closed_pipe_stops_saying_what_is_stored(db, tmp_path):
+    """`battrace ingest --json | head`: the reader goes away after the first lines. The ingest
+    stops with one line saying so and how many events are stored (the batches committed), not
+    "Broken pipe"; running it again stores the rest and nothing twice."""
+    evs = simple_lifecycles(400)
+    f = write(tmp_path / "e.jsonl", evs)
+    args = [sys.executable, "-m", "battrace", "ingest", str(f), "--db", db, "--json"]
+    proc = subprocess.Popen(
+        [*args, "--batch-size", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(20).startswith(b'{"results": [')
+    proc.stdout.close()  # `head -c 20`
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 2
+    said = " ".join(err.split())
+    assert "Traceback" not in said and "Broken pipe" not in said
+    m = re.search(r"standard output was closed .* stopped after ([\d,]+) events", said)
+    assert m is not None, said
+    stored = int(m.group(1).replace(",", ""))
+    assert 100 <= stored < len(evs) and stored % 100 == 0
+    again = json.loads(runner.invoke(app, ["ingest", str(f), "--db", db, "--json"]).stdout)
+    assert (again["duplicates"], again["accepted"]) == (stored, len(evs) - stored)

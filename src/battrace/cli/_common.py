@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import select
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,15 +52,36 @@ def _default(obj: Any) -> Any:
 
 
 @contextmanager
-def translated_errors() -> Iterator[None]:
+def translated_errors(closed_output: Callable[[], str] | None = None) -> Iterator[None]:
     """Turn a battrace error, or a file that cannot be read or written, into one clear line
-    on stderr and exit status 2."""
+    on stderr and exit status 2. Standard output closed by its reader (`… --json | head`)
+    stops the command with a line that says so, and `closed_output()` (what was done by
+    then), instead of a traceback or "Broken pipe"."""
     try:
         yield
     except BattraceError as exc:
         err_console.print(f"[bold red]error[/] ({exc.kind}): {exc}")
         raise typer.Exit(2) from None
     except OSError as exc:  # a file to write or read: a missing directory, a directory, rights
+        if isinstance(exc, BrokenPipeError) and stdout_closed():
+            devnull = os.open(os.devnull, os.O_WRONLY)  # the interpreter flushes it at exit
+            os.dup2(devnull, sys.stdout.fileno())
+            done = f" {closed_output()}" if closed_output is not None else ""
+            err_console.print(
+                f"[bold red]error[/] (output): standard output was closed before the command "
+                f"finished.{done}"
+            )
+            raise typer.Exit(2) from None
         where = f"{escape(str(exc.filename))}: " if exc.filename else ""
         err_console.print(f"[bold red]error[/] (file): {where}{escape(exc.strerror or str(exc))}")
         raise typer.Exit(2) from None
+
+
+def stdout_closed() -> bool:
+    """True when standard output is a pipe or socket whose reader has gone."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poll.poll(0))
+    except (OSError, ValueError, AttributeError):  # no descriptor (captured), or no poll
+        return False

@@ -96,12 +96,23 @@ def ingest(
     With --json, `results` lists every rejected and duplicate event and the first 1000
     accepted ones; `accepted_results_omitted` counts the accepted ones left out. On
     PostgreSQL, a file that added 100,000 events or more is followed by VACUUM (ANALYZE) of
-    the tables reads use, so the first reads after a bulk load are not slow.
+    the tables reads use, so the first reads after a bulk load are not slow. If standard
+    output is closed by its reader (`--json | head`), the ingest stops there, says how many
+    events are stored, and exits with status 2; a re-run stores the rest.
     """
     from battrace import bootstrap
     from battrace.services.ingest_file import Tally, ingest_file, ingest_stream
 
-    with translated_errors():
+    shown = Tally()
+
+    def stopped() -> str:
+        return (
+            f"Ingest stopped after {shown.accepted + shown.rejected + shown.duplicates:,} events "
+            f"({shown.accepted:,} accepted and stored); run it again for the rest: nothing is "
+            f"stored twice."
+        )
+
+    with translated_errors(closed_output=stopped):
         piped = file == "-"
         path = Path(file)
         if not piped and not path.is_file():
@@ -123,11 +134,11 @@ def ingest(
             transient=as_json,
         ) as progress:
             task = progress.add_task("ingest", total=size, counts="")
-            shown = Tally()
 
             def on_batch(batch: list[tuple[int, EventResult]], read: int) -> None:
-                for line, r in batch:
+                for _, r in batch:  # committed: counted before anything is written
                     shown.add(r)
+                for line, r in batch:
                     if out is not None:
                         out.result(line, r)
                     elif r.status == "rejected":
