@@ -6,6 +6,7 @@ import re
 
 from battrace.web import i18n
 from battrace.web.context import TEMPLATES
+from battrace.web.pages import ERROR_TITLES
 
 DYNAMIC = {
     "tier_": ("public", "enterprise", "regulator"),
@@ -40,6 +41,7 @@ def test_every_message_key_in_the_templates_is_translated():
     for prefix, values in DYNAMIC.items():
         used |= {prefix + v for v in values}
     used -= set(DYNAMIC)  # the prefixes of t('status_' ~ …) themselves
+    used |= {k for title in ERROR_TITLES for k in (title, f"{title}_lead")}  # error_page
     missing = sorted(k for k in used if k not in i18n.MESSAGES)
     assert missing == []
     for key, (zh, en) in i18n.MESSAGES.items():

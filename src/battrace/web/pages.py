@@ -7,7 +7,7 @@ import functools
 import inspect
 import urllib.parse
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,6 +18,11 @@ from battrace.web.context import Viewer, finish, render
 
 F = TypeVar("F", bound=Callable[..., Any])
 PAGE = 50
+
+#: the kinds of error page; each has a title and a lead sentence `{title}_lead` in `i18n`
+ErrorTitle = Literal["not_found", "access_denied", "error", "server_error"]
+ERROR_TITLES: tuple[ErrorTitle, ...] = get_args(ErrorTitle)
+_TITLES: dict[int, ErrorTitle] = {404: "not_found", 403: "access_denied"}
 
 
 def html_errors(fn: F) -> F:
@@ -58,9 +63,7 @@ def browser_error(request: Request, status: int, detail: str) -> Response | None
         return None
     from battrace.web.context import viewer
 
-    title = {404: "not_found", 403: "access_denied"}.get(
-        status, "server_error" if status >= 500 else "error"
-    )
+    title = _TITLES.get(status) or ("server_error" if status >= 500 else "error")
     return error_page(request, viewer(request), status, title, detail)
 
 
@@ -77,7 +80,9 @@ def _page_for(exc: BattraceError, request: Request, who: Viewer) -> Response:
     return error_page(request, who, 500, "server_error", str(exc))
 
 
-def error_page(request: Request, who: Viewer, status: int, title: str, detail: str) -> Response:
+def error_page(
+    request: Request, who: Viewer, status: int, title: ErrorTitle, detail: str
+) -> Response:
     """An error page in the viewer's language. The detail comes from the service, in
     English: the page leads with a sentence in the viewer's language on what kind of error
     it is."""
