@@ -37,7 +37,7 @@ from battrace.services import apikeys, audit, registry_view, uploads
 from battrace.services import log as log_service
 from battrace.services.apikeys import ApiKey, IssuedKey
 from battrace.services.key_roles import KeyRole
-from battrace.services.trace import Trace, enclosing_unit, history_entry, trace, vehicle_view
+from battrace.services.trace import Trace, enclosing_unit, history_entry, vehicle_view
 from battrace.store.sql import SqlStore
 
 
@@ -288,19 +288,32 @@ def battery_view(
     return {**out, **full, "to": b.to, "retired": b.retired, "view": "full"}
 
 
-def _full_or_denied(store: SqlStore, p: Principal, code: str, what: str) -> None:
-    b = registry_view.battery(store, code)
+def _full_or_denied(
+    store: SqlStore,
+    p: Principal,
+    code: str,
+    what: str,
+    b: Battery | None = None,
+    *,
+    reporters: set[str] | None = None,
+) -> None:
+    if b is None:
+        b = registry_view.battery(store, code)
     require_key(p, f"a code's {what}")
-    if not sees_full_battery(store, p, b):
+    if not sees_full_battery(store, p, b, reporters=reporters):
         raise AccessDenied(
             f"{p.enterprise} does not hold and never held {code}: its {what} is confidential"
         )
 
 
 def battery_history(store: SqlStore, p: Principal, code: str) -> dict[str, Any]:
-    """A code's full history (regulators and involved enterprises)."""
-    _full_or_denied(store, p, code, "history")
-    return {"code": code, "history": trace(store, code).history}
+    """A code's full history (regulators and involved enterprises): the history alone, whose
+    reporters also say who was involved (not a whole `trace`, with its state and units)."""
+    b = registry_view.battery(store, code)
+    require_key(p, "a code's history")
+    rows = store.history(code=code)
+    _full_or_denied(store, p, code, "history", b, reporters={s.reporter for s, _ in rows})
+    return {"code": code, "history": [history_entry(s, w) for s, w in rows]}
 
 
 def battery_bundle(
