@@ -13,6 +13,7 @@ from scratch.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -123,20 +124,24 @@ class _EarlierRegistries:
     def __init__(
         self, history: list[tuple[StoredEvent, int | None]], validation: ValidationContext | None
     ) -> None:
-        self.history = history
+        self.history = sorted(history, key=lambda h: h[0].seq)
         self.validation = validation
-        self.cache: dict[tuple[int, ...], Registry] = {}
+        self.fact_seqs = [fact.seq for fact, _ in self.history]
+        self.withdrawal_seqs = sorted(w for _, w in self.history if w is not None)
+        self.cache: dict[tuple[int, int], Registry] = {}
 
     def at(self, seq: int) -> Registry:
-        counted = tuple(
-            i
-            for i, (fact, withdrawn) in enumerate(self.history)
-            if fact.seq < seq and (withdrawn is None or withdrawn > seq)
-        )
-        if counted not in self.cache:
-            facts = [self.history[i][0] for i in counted]
-            self.cache[counted] = registry_from(facts, self.validation)
-        return self.cache[counted]
+        # the facts before `seq` and the withdrawals up to it say which facts counted then
+        # (a correction comes after its target): two bisections, not a pass over the history
+        key = (bisect_left(self.fact_seqs, seq), bisect_right(self.withdrawal_seqs, seq))
+        if key not in self.cache:
+            facts = [
+                fact
+                for fact, withdrawn in self.history[: key[0]]
+                if withdrawn is None or withdrawn > seq
+            ]
+            self.cache[key] = registry_from(facts, self.validation)
+        return self.cache[key]
 
 
 def rebuild(store: SqlStore, *, validation: ValidationContext | None = None) -> RebuildReport:
