@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -96,15 +98,18 @@ def test_an_ambiguous_prefix_revokes_nothing(store: SqlStore) -> None:
 
 
 @pytest.mark.slow
-def test_serve_answers_on_loopback(tmp_path: Path) -> None:
+@contextmanager
+def _server(tmp_path: Path, *args: str) -> Iterator[str]:
+    """`python -m battrace.api` on a free loopback port over a fresh store: its address."""
     db = tmp_path / "battrace.db"
-    SqlStore.open(f"sqlite:///{db}", create=True).close()
+    if not db.exists():
+        SqlStore.open(f"sqlite:///{db}", create=True).close()
     port = kit.free_port()
     env = os.environ | {"BATTRACE_KEY_DIR": str(tmp_path / "keys")}
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "battrace.api", "--port", str(port), "--db", str(db)],
+            [sys.executable, "-m", "battrace.api", "--port", str(port), "--db", str(db), *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -113,14 +118,44 @@ def test_serve_answers_on_loopback(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         while True:
             try:
-                r = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except httpx2.TransportError:
                 assert proc.poll() is None, log.read_text()
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
-        assert r.json()["store"] == "sqlite"
-        assert "server" not in r.headers
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_answers_on_loopback(tmp_path: Path) -> None:
+    with _server(tmp_path) as base:
+        r = httpx2.get(f"{base}/healthz", timeout=5)
+        assert r.json()["store"] == "sqlite"
+        assert "server" not in r.headers
+
+
+def test_forwarded_headers_count_only_from_the_proxies_named(tmp_path: Path) -> None:
+    """Behind a TLS proxy a request arrives as http: with `--forwarded-allow-ips` naming the
+    proxy, its `X-Forwarded-Proto: https` makes the label's link https; without it, a client
+    cannot make the server believe a forged header."""
+    code = kit.code(1)
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+
+    def label_link(base: str) -> str:
+        page = httpx2.get(f"{base}/labels", params={"code": code}, headers=headers, timeout=5)
+        assert page.status_code == 200
+        host = base.split("://", 1)[1]
+        for scheme in ("https", "http"):
+            if f"{scheme}://{host}/b/{code}" in page.text:
+                return scheme
+        raise AssertionError(page.text)
+
+    with _server(tmp_path) as base:
+        assert label_link(base) == "http"
+    with _server(tmp_path, "--forwarded-allow-ips", "127.0.0.1") as base:
+        assert label_link(base) == "https"
+    with _server(tmp_path, "--forwarded-allow-ips", "192.0.2.1") as base:  # another proxy
+        assert label_link(base) == "http"

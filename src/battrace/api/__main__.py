@@ -1,5 +1,5 @@
-"""`python -m battrace.api [--host H] [--port P] [--db URL] [--workers N]`: serve the API
-(`battrace serve`)."""
+"""`python -m battrace.api [--host H] [--port P] [--db URL] [--workers N]
+[--forwarded-allow-ips IPS]`: serve the API (`battrace serve`)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="processes serving the one store (default 1)"
     )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, or *)",
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env().with_database(args.db)
     run(
@@ -29,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         access_log=not args.no_access_log,
         log_level=args.log_level,
         workers=args.workers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
 
 

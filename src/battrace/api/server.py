@@ -43,15 +43,21 @@ def run(
     access_log: bool = True,
     log_level: str = "info",
     workers: int = 1,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve the API until interrupted, in `workers` processes (`api.workers`: each worker
-    accepts on a socket of its own)."""
+    accepts on a socket of its own). `forwarded_allow_ips` (comma-separated addresses or
+    networks of the reverse proxies in front, or `*`) turns on `X-Forwarded-For` and
+    `X-Forwarded-Proto` from those peers only: the client's address in the access log, and
+    `https` as the scheme of requests the proxy received over TLS."""
     options: dict[str, Any] = {
         "access_log": access_log,
         "log_level": log_level,
         "server_header": False,
-        "proxy_headers": False,
+        "proxy_headers": bool(forwarded_allow_ips),
     }
+    if forwarded_allow_ips:
+        options["forwarded_allow_ips"] = forwarded_allow_ips
     if workers > 1:
         uvicorn.Config(worker_app, log_level=log_level)  # configures uvicorn's loggers here too
         socks = listening_sockets(host, port, workers)  # before anything changes the store

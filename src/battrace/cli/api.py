@@ -21,6 +21,12 @@ def serve(
         help="Processes serving the store: parsing, validation and receipts run in parallel, "
         "writes take turns (see docs/api.md).",
     ),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Behind a reverse proxy: its addresses or networks (comma-separated, or *), "
+        "whose X-Forwarded-For and X-Forwarded-Proto are trusted. Off by default.",
+    ),
 ) -> None:
     """Serve the HTTP API (docs at /docs, OpenAPI at /openapi.json) until interrupted."""
     from battrace.api.server import run
@@ -31,4 +37,11 @@ def serve(
             f"battrace API on http://{host}:{port} (store {s.database_shown}"
             + (f", {workers} workers)" if workers > 1 else ")")
         )
-        run(s, host=host, port=port, access_log=access_log, workers=workers)
+        run(
+            s,
+            host=host,
+            port=port,
+            access_log=access_log,
+            workers=workers,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
