@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 
 import orjson
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from battrace.config import Settings
 from battrace.errors import BattraceError
@@ -29,6 +31,12 @@ DbOption = typer.Option(
     show_default=False,
 )
 JsonOption = typer.Option(False, "--json", help="Print JSON for machines instead of tables.")
+
+
+def titled_table(title: str, **options: Any) -> Table:
+    """A table at least as wide as its title: rich wraps a title to the table's width, which
+    broke bilingual titles over narrow tables ("packs by chemistry · " / "电池包化学体系")."""
+    return Table(title=title, min_width=cell_len(title), **options)
 
 
 def settings(db: str | None = None) -> Settings:

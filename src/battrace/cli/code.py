@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from battrace.cli._common import (
     JsonOption,
@@ -11,6 +10,7 @@ from battrace.cli._common import (
     err_console,
     print_json,
     settings,
+    titled_table,
     translated_errors,
 )
 from battrace.identity import check_identifier
@@ -31,7 +31,7 @@ def check(
     if as_json:
         print_json([r.as_dict() for r in results])
     else:
-        table = Table(title="Identifier check · 编码校验", show_lines=False)
+        table = titled_table("Identifier check · 编码校验", show_lines=False)
         for col in ("code", "kind", "valid", "details"):
             table.add_column(col)
         for r in results:
@@ -65,7 +65,7 @@ def explain(code: str = typer.Argument(..., help="A battery code, VIN or USCC.")
         for e in result.errors:
             err_console.print(f"  position {e.position}: {e.message}")
         raise typer.Exit(1)
-    table = Table(title=f"{code} · {result.kind}")
+    table = titled_table(f"{code} · {result.kind}")
     for col in ("pos.", "field", "字段", "value", "meaning", "含义"):
         table.add_column(col)
     for p in explain_parts(result):

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from battrace.cli._common import (
     DbOption,
@@ -14,6 +13,7 @@ from battrace.cli._common import (
     console,
     print_json,
     settings,
+    titled_table,
     translated_errors,
 )
 from battrace.errors import InvalidInput
@@ -66,7 +66,7 @@ def audit(
     if as_json:
         print_json(report.as_dict())
         return
-    runs = Table(title=f"Audit as of {report.as_of} · 审计（政策 {report.policy_version}）")
+    runs = titled_table(f"Audit as of {report.as_of} · 审计（政策 {report.policy_version}）")
     for col in ("rule", "name", "open", "new", "kept", "withdrawn", "seconds"):
         runs.add_column(col, justify="left" if col in ("rule", "name") else "right")
     for r in report.runs:
@@ -126,7 +126,7 @@ def rules(as_json: bool = JsonOption) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title="Compliance rules · 合规规则")
+    table = titled_table("Compliance rules · 合规规则")
     for col in ("id", "name", "moment", "outcome", "severity", "provision"):
         table.add_column(col, overflow="fold")
     for r in rows:
@@ -151,7 +151,7 @@ def _print_findings(rows: list[dict[str, Any]], show: int, *, title: str) -> Non
         return
     if show > 0:
         # readable at 80 columns: the message takes what the identifiers leave
-        table = Table(title=title, show_lines=True)
+        table = titled_table(title, show_lines=True)
         table.add_column("id / rule", no_wrap=True)
         table.add_column("enterprise / found (CST)", no_wrap=True)
         table.add_column("message", overflow="fold", ratio=1)

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.panel import Panel
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from battrace.cli._common import console, translated_errors
+from battrace.cli._common import console, titled_table, translated_errors
 from battrace.config import Settings
 from battrace.domain.rules import RULES
 
@@ -176,25 +175,25 @@ def _demo_keys(store: SqlStore, directory: Path) -> dict[str, str]:
 
 
 def _print_summary(s: Summary, seconds: float) -> None:
-    states = Table(title="batteries by state · 电池状态")
+    states = titled_table("batteries by state · 电池状态")
     states.add_column("state")
     states.add_column("codes", justify="right")
     for state, n in s.batteries_by_state.items():
         states.add_row(state, f"{n:,}")
-    chem = Table(title="packs by chemistry · 电池包化学体系")
+    chem = titled_table("packs by chemistry · 电池包化学体系")
     chem.add_column("chemistry")
     chem.add_column("packs", justify="right")
     for c, n in s.packs_by_chemistry.items():
         chem.add_row(c, f"{n:,}")
     console.print(states, chem)
-    found = Table(title="open findings by rule · 违规发现")
+    found = titled_table("open findings by rule · 违规发现")
     for col in ("rule", "name · 名称", "open"):
         found.add_column(col)
     for rule_id, n in sorted(s.open_findings_by_rule.items()):
         r = RULES.get(rule_id)
         found.add_row(rule_id, f"{r.title_zh} · {r.title_en}" if r else "", f"{n:,}")
     console.print(found)
-    worst = Table(title="lowest on-time reporting · 按时上报率最低")
+    worst = titled_table("lowest on-time reporting · 按时上报率最低")
     for col in ("enterprise", "name", "events", "late", "on time"):
         worst.add_column(col)
     for w in s.worst_on_time:

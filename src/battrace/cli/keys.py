@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from battrace.cli._common import (
     DbOption,
@@ -15,6 +14,7 @@ from battrace.cli._common import (
     console,
     print_json,
     settings,
+    titled_table,
     translated_errors,
 )
 from battrace.services.key_roles import KeyRole
@@ -148,7 +148,7 @@ def list_keys(
     if as_json:
         print_json([k.as_dict() for k in keys])
         return
-    table = Table(title="API keys")
+    table = titled_table("API keys")
     for column in ("key id", "enterprise", "role", "created", "revoked", "label"):
         table.add_column(column)
     for k in keys:

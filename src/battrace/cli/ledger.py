@@ -21,7 +21,6 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
 from battrace.cli._common import (
     DbOption,
@@ -30,6 +29,7 @@ from battrace.cli._common import (
     err_console,
     print_json,
     settings,
+    titled_table,
     translated_errors,
 )
 from battrace.config import DEFAULT_BATCH
@@ -224,7 +224,7 @@ def _print_rejection(con: Any, line: int, r: EventResult) -> None:
 
 
 def _print_tally(tally: Tally) -> None:
-    table = Table(title="Ingest · 数据导入")
+    table = titled_table("Ingest · 数据导入")
     table.add_column("outcome")
     table.add_column("events", justify="right")
     table.add_row("accepted · 接收", f"{tally.accepted:,}")
@@ -270,7 +270,7 @@ def trace(
     if as_json:
         print_json(data)
         return
-    head = Table(title=f"{code}" + (f" as of {day}" if day else ""), show_header=False)
+    head = titled_table(f"{code}" + (f" as of {day}" if day else ""), show_header=False)
     for key in ("state", "holder", "vin", "parent", "successor", "chemistry", "obligated"):
         head.add_row(key, str(data[key]) if data[key] is not None else "—")
     head.add_row("components", ", ".join(data["components"]) or "—")
@@ -279,7 +279,7 @@ def trace(
         head.add_row("unit · 所在电池包", f"{unit['code']}\n{unit['state']}, {unit['holder']}")
     console.print(head)
     # readable at 80 columns: identifiers stacked, the details take what is left
-    hist = Table(title="history · 履历", show_lines=True)
+    hist = titled_table("history · 履历", show_lines=True)
     hist.add_column("time · leaf", no_wrap=True)
     hist.add_column("event · reporter", no_wrap=True)
     hist.add_column("details", overflow="fold", ratio=1)
@@ -339,7 +339,7 @@ def vehicle(
         f"[bold]{vin}[/] model {data['model']} · automaker {data['automaker']} · sold "
         f"{data['sold_on'] or '—'} · scrapped {data['scrapped_on'] or '—'}"
     )
-    table = Table(title="packs · 电池包")
+    table = titled_table("packs · 电池包")
     table.add_column("code", no_wrap=True)  # the key: never cut
     table.add_column("bound", overflow="fold")
     table.add_column("unbound", overflow="fold")

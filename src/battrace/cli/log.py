@@ -8,7 +8,6 @@ from pathlib import Path
 
 import orjson
 import typer
-from rich.table import Table
 
 from battrace.cli._common import (
     DbOption,
@@ -17,6 +16,7 @@ from battrace.cli._common import (
     err_console,
     print_json,
     settings,
+    titled_table,
     translated_errors,
 )
 from battrace.errors import SigningKeyError
@@ -78,7 +78,7 @@ def verify(
             f"{report.seconds:.1f} s"
         )
         if report.problems:
-            table = Table(title="problems")
+            table = titled_table("problems")
             for col in ("kind", "leaf", "message", "expected", "actual"):
                 table.add_column(col, overflow="fold")
             for p in report.problems:

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from battrace.cli._common import JsonOption, console, print_json, translated_errors
+from battrace.cli._common import JsonOption, console, print_json, titled_table, translated_errors
 from battrace.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -62,7 +61,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _render(report: VerificationReport, file: Path) -> None:
-    table = Table(title=escape(f"{file.name} · {report.kind} · 证明验证"), show_lines=False)
+    table = titled_table(escape(f"{file.name} · {report.kind} · 证明验证"), show_lines=False)
     for column in ("check", "result", "details"):
         table.add_column(column)
     for check in report.checks:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from battrace.cli._common import (
     DbOption,
@@ -20,6 +19,7 @@ from battrace.cli._common import (
     err_console,
     print_json,
     settings,
+    titled_table,
     translated_errors,
 )
 from battrace.errors import InvalidInput
@@ -151,13 +151,13 @@ def _print_result(r: SimResult) -> None:
         f"[bold]{r.events:,}[/] events · {r.vehicles:,} vehicles · {r.enterprises:,} enterprises "
         f"· {r.regions} regions · {p.first_year}–{p.last_year} (end {p.end}) · seed {p.seed}"
     )
-    types = Table(title="Events by type · 事件类型")
+    types = titled_table("Events by type · 事件类型")
     types.add_column("type")
     types.add_column("events", justify="right")
     for kind, n in sorted(r.by_type.items(), key=lambda kv: -kv[1]):
         types.add_row(kind, f"{n:,}")
     console.print(types)
-    rules = Table(title="Violations injected · 注入违规")
+    rules = titled_table("Violations injected · 注入违规")
     rules.add_column("rule")
     rules.add_column("labels", justify="right")
     for rule, n in sorted(r.labels_by_rule.items()):
@@ -180,7 +180,7 @@ def _print_report(q: QualityReport) -> None:
     console.print(
         f"check as of {q.as_of}: {q.accepted:,} accepted · {q.rejected:,} rejected · {q.audit}"
     )
-    table = Table(title="Detection quality · 检出质量")
+    table = titled_table("Detection quality · 检出质量")
     for col in ("rule", "labelled", "detected", "matched", "precision", "recall", "examples"):
         table.add_column(
             col, justify="right" if col in ("labelled", "detected", "matched") else "left"
