@@ -273,3 +273,31 @@ def test_an_event_a_tightened_reporting_rule_refuses_is_rebuilt_as_accepted(
     assert report.misfits == []
     assert len(report.older_rules) == 1 and "collected" in report.older_rules[0]
     assert snapshot(store) == before
+
+
+def test_the_registry_at_a_log_position_counts_the_facts_stored_and_not_yet_withdrawn(world, store):
+    """`_EarlierRegistries.at` finds the facts by bisection: at every position of a log with
+    a registration, a re-registration and a withdrawn fact, it gives the registry of the facts
+    stored before that position and not withdrawn by then."""
+    from battrace.services.common import registry_from
+    from battrace.services.rebuild import _EarlierRegistries
+
+    assigned = next(e["id"] for e in registry_events() if e["type"] == "manufacturer_code_assigned")
+    world.set_now("2025-02-01")
+    world.ok(world.produce(code(83)))
+    world.ok(
+        world.ev("enterprise_registered", "2025-02-01", REGULATOR, enterprise=MAKER,
+                 name="Maker A", roles=["recycler"], region="110100")
+    )  # fmt: skip
+    world.ok(world.ev("correction", "2025-02-01", REGULATOR, target=assigned, reason="typo"))
+    world.ok(world.ev("shipped", "2025-02-01", MAKER, battery=code(83), to=AUTOMAKER, hour=11))
+    history = store.registry_history()
+    assert any(w is not None for _, w in history)
+    earlier = _EarlierRegistries(list(reversed(history)), None)  # any order in
+    last = max(max(f.seq, w or 0) for f, w in history) + 2
+    seen = set()
+    for seq in range(1, last):
+        facts = [f for f, w in history if f.seq < seq and (w is None or w > seq)]
+        assert earlier.at(seq) == registry_from(facts, None), seq
+        seen.add(tuple(f.seq for f in facts))
+    assert len(seen) >= len(history)  # each fact and the withdrawal changed it
