@@ -150,6 +150,9 @@ def test_a_reprocessed_product_deployed_in_an_e_bike_is_flagged(world, store):
     assert deploy(world, product, "e_bike").flags == ["BT-012"]
     [f] = s.open_findings(store, "BT-012")
     assert (f["enterprise"], f["codes"]) == (REPROCESSOR, [product])
+    # each language names the use and the origin in its own words
+    assert "'e_bike'" in f["message_en"] and "(from reprocessed product)" in f["message_en"]
+    assert "「电动自行车」（来源：再生产品）" in f["message_zh"]
 
 
 def test_a_product_made_for_e_bikes_is_flagged_at_reprocessing(world):
@@ -328,3 +331,5 @@ def test_a_product_reported_under_an_ebike_code_is_refused_and_flagged(world, st
     with store.engine.connect() as c:
         n = c.execute(sa.text("SELECT count(*) FROM findings WHERE rule = 'BT-012'")).scalar()
     assert n == 1
+    [f] = s.open_findings(store, "BT-012")
+    assert f"「储能（电动自行车编码）」（来源：由 {code(180)} 改码）" in f["message_zh"]

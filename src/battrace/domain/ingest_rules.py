@@ -20,7 +20,7 @@ from battrace.domain.events import Event
 from battrace.domain.lifecycle import Battery, Vehicle
 from battrace.domain.policy import Policy
 from battrace.domain.registry import Registry
-from battrace.domain.vocab import CHEMISTRY_ELEMENTS, EventType, Scope, State
+from battrace.domain.vocab import APPLICATION_NAMES, CHEMISTRY_ELEMENTS, EventType, Scope, State
 
 T = EventType
 
@@ -87,7 +87,8 @@ class IngestRules:
         if not isinstance(code, str) or not _EBIKE_CODE.fullmatch(code):
             return []
         inputs = [c for c in raw.get("inputs") or () if isinstance(c, str)]
-        origin = "re-coded from " + ", ".join(inputs) if inputs else "an unregistered code"
+        app = raw.get("application")
+        app = app if isinstance(app, str) else "?"
         return [
             Flag(
                 "BT-012",
@@ -98,8 +99,13 @@ class IngestRules:
                 {
                     "reporter": reporter,
                     "code": code,
-                    "application": f"{raw.get('application', '?')} (an e-bike code)",
-                    "origin": origin,
+                    "application": f"{app} (an e-bike code)",
+                    "application_zh": f"{_application_zh(app)}（电动自行车编码）",
+                    **(
+                        _origin(inputs, reprocessed=False)
+                        if inputs
+                        else {"origin": "an unregistered code", "origin_zh": "未登记的编码"}
+                    ),
                     "day": str(raw.get("time", "?"))[:10],
                 },
             )
@@ -220,18 +226,15 @@ class IngestRules:
         p = ev.payload
         app = p["application"]
         code = p["battery"]
-        reasons = []
         if self.policy.is_prohibited(app):
-            reasons.append(app)
+            why, why_zh = app, _application_zh(app)
         elif ev.type is T.REPROCESSED and self._ebike_like(p):
-            reasons.append(f"{app} (rated like an e-bike battery)")
-        if not reasons:
-            return []
-        if ev.type is T.REPROCESSED:
-            origin = "re-coded from " + ", ".join(p["inputs"])
+            why = f"{app} (rated like an e-bike battery)"
+            why_zh = f"{_application_zh(app)}（额定参数与电动自行车电池相当）"
         else:
-            b = ctx.before.get(code)
-            origin = "reprocessed product" if b is not None and b.reprocessed else "retired pack"
+            return []
+        b = ctx.before.get(code)
+        reprocessed = b is not None and b.reprocessed
         return [
             Flag(
                 "BT-012",
@@ -242,8 +245,9 @@ class IngestRules:
                 {
                     "reporter": ev.reporter,
                     "code": code,
-                    "application": reasons[0],
-                    "origin": origin,
+                    "application": why,
+                    "application_zh": why_zh,
+                    **_origin(p.get("inputs") or [], reprocessed=reprocessed),
                     "day": _day(ev, self.policy),
                 },
             )
@@ -400,3 +404,21 @@ class IngestRules:
 
 def _day(ev: Event, policy: Policy) -> str:
     return policy.local_date(ev.time).isoformat()
+
+
+def _application_zh(app: str) -> str:
+    """An application's Chinese name (its own name when the policy added one unnamed)."""
+    names = APPLICATION_NAMES.get(app)
+    return names[0] if names else app
+
+
+def _origin(inputs: list[str], *, reprocessed: bool) -> dict[str, str]:
+    """Where a battery put to a prohibited use came from, in English and Chinese (BT-012)."""
+    if inputs:
+        return {
+            "origin": "re-coded from " + ", ".join(inputs),
+            "origin_zh": "由 " + "、".join(inputs) + " 改码",
+        }
+    if reprocessed:
+        return {"origin": "reprocessed product", "origin_zh": "再生产品"}
+    return {"origin": "retired pack", "origin_zh": "退役电池包"}

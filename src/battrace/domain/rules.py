@@ -216,7 +216,7 @@ CATALOGUE: tuple[Rule, ...] = (
         MEASURES_ZH + "：禁止将废旧动力电池用于电动自行车等禁止领域",
         MEASURES_EN + ": retired power batteries must not be used in e-bikes and other "
         "prohibited fields",
-        "{reporter} 于 {day} 将 {code} 用于禁止领域「{application}」（来源：{origin}）",
+        "{reporter} 于 {day} 将 {code} 用于禁止领域「{application_zh}」（来源：{origin_zh}）",
         "{reporter} put {code} into the prohibited application '{application}' on {day} "
         "(from {origin})",
     ),

@@ -110,18 +110,19 @@ class Scope(StrEnum):
 
 
 CHEMISTRIES = frozenset({"LFP", "NCM", "NCA", "LMO", "LCO", "LTO", "NiMH", "sodium_ion", "other"})
-APPLICATIONS = frozenset(
-    {
-        "energy_storage",
-        "backup_power",
-        "telecom_base_station",
-        "low_speed_vehicle",
-        "e_bike",
-        "e_motorcycle",
-        "street_lighting",
-        "other",
-    }
-)
+#: the applications a battery may be deployed in, with their names in Chinese and English
+#: (finding messages and the dashboard)
+APPLICATION_NAMES: dict[str, tuple[str, str]] = {
+    "energy_storage": ("储能", "energy storage"),
+    "backup_power": ("备用电源", "backup power"),
+    "telecom_base_station": ("通信基站", "telecom base station"),
+    "low_speed_vehicle": ("低速车", "low-speed vehicle"),
+    "e_bike": ("电动自行车", "e-bike"),
+    "e_motorcycle": ("电动摩托车", "e-motorcycle"),
+    "street_lighting": ("路灯", "street lighting"),
+    "other": ("其他", "other"),
+}
+APPLICATIONS = frozenset(APPLICATION_NAMES)
 REMOVAL_REASONS = frozenset({"retired", "defect", "accident", "scrapping"})
 ELEMENTS = ("li", "ni", "co", "mn", "cu", "al")
 REQUIRED_ELEMENTS = ("li", "ni", "co", "mn")

@@ -7,6 +7,8 @@ itself, so a missing entry shows up in tests as an untranslated key, never as a 
 
 from __future__ import annotations
 
+from battrace.domain.vocab import APPLICATION_NAMES
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
@@ -397,14 +399,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "collected": ("网点入库", "collected"),
     "deployed": ("投入使用", "deployed"),
     "correction": ("更正", "correction"),
-    "energy_storage": ("储能", "energy storage"),
-    "backup_power": ("备用电源", "backup power"),
-    "telecom_base_station": ("通信基站", "telecom base station"),
-    "low_speed_vehicle": ("低速车", "low-speed vehicle"),
-    "e_bike": ("电动自行车", "e-bike"),
-    "e_motorcycle": ("电动摩托车", "e-motorcycle"),
-    "street_lighting": ("路灯", "street lighting"),
-    "other": ("其他", "other"),
+    **APPLICATION_NAMES,
     "pack": ("电池包", "pack"),
     "module": ("模块", "module"),
     "cell": ("单体", "cell"),
