@@ -167,6 +167,8 @@ def test_a_reprocessed_product_without_a_standard_or_its_test_is_flagged(world, 
     _, wrong = reprocess(world, 6, standard="GB/T 34015.30")
 
     assert (no_standard.flags, no_test.flags, wrong.flags) == (["BT-013"],) * 3
+    messages = [f["message_zh"] for f in s.open_findings(store, "BT-013")]
+    assert all("（用途：储能）" in m for m in messages), messages
     problems = sorted(f["detail"]["problem"] for f in s.open_findings(store, "BT-013"))
     assert any("names no standard" in p for p in problems)
     assert any("residual_capacity_pct" in p for p in problems)

@@ -124,6 +124,8 @@ def test_a_date_beyond_the_official_calendar_is_counted_on_weekdays_and_says_so(
     assert f["detail"]["calendar_exact"] is False
     assert "2027" in f["detail"]["calendar_note"]
     assert "2027" in f["message_en"] and "2027" in f["message_zh"]
+    assert "not in the official calendar" in f["message_en"]
+    assert "2027年不在官方日历" in f["message_zh"] and "weekends" not in f["message_zh"]
 
 
 def test_a_calendar_with_the_next_year_added_makes_the_count_exact(world, store):

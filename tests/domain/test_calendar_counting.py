@@ -123,6 +123,11 @@ def test_lateness_across_the_calendar_end_is_judged_but_marked_inexact(calendar)
     assert verdict.deadline == D(2027, 1, 18)
     assert not verdict.exact
     assert "2027" in verdict.note
+    # and in Chinese, for the finding's Chinese message
+    assert verdict.note_zh == "2027年不在官方日历（2018–2026年）内：2027-01-01 起只按周末计"
+    before = calendar.is_late(D(2016, 12, 28), D(2018, 1, 19), 15)
+    assert before.note_zh is not None
+    assert before.note_zh.startswith("2016–2017年不在官方日历（2018–2026年）内：2017-12-31 及以前")
 
 
 def test_lateness_inside_the_calendar_is_exact_even_at_its_edges(calendar):

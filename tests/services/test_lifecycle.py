@@ -190,6 +190,8 @@ def test_a_recycled_code_seen_again_is_rejected_and_flagged_as_forgery(world, st
     assert "forgery" in r.reasons[0].message
     flagged = open_findings(store, "BT-005")
     assert [json.loads(f["codes"]) for f in flagged] == [[pack2]]
+    assert "上报「发运」：疑似伪造编码" in flagged[0]["message_zh"]
+    assert "reported shipped on 2025-03-05" in flagged[0]["message_en"]
 
 
 def test_a_second_production_by_another_maker_is_a_clone(world, store):

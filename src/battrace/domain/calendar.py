@@ -112,6 +112,8 @@ class Lateness:
     limit: int
     exact: bool
     note: str | None
+    #: `note` in Chinese (finding messages)
+    note_zh: str | None = None
 
 
 class WorkingCalendar:
@@ -248,7 +250,7 @@ class WorkingCalendar:
         x = self._nth_after(s, n)
         if s + 1 >= self._base and x <= self._end:
             return Deadline(_fromordinal(x), True, None)
-        return Deadline(_fromordinal(x), False, self._note(s + 1, x))
+        return Deadline(_fromordinal(x), False, self._note(s + 1, x)[0])
 
     def working_days_between(self, start: dt.date, end: dt.date) -> Count:
         """Working days in `(start, end]`; negative when `end` is before `start`."""
@@ -259,7 +261,7 @@ class WorkingCalendar:
         lo, hi = (a + 1, b) if a <= b else (b + 1, a)
         if lo > hi or (lo >= self._base and hi <= self._end):
             return Count(days, True, None)
-        return Count(days, False, self._note(lo, hi))
+        return Count(days, False, self._note(lo, hi)[0])
 
     def is_late(self, event_day: dt.date, recorded_day: dt.date, limit: int) -> Lateness:
         """Late iff `recorded_day` is after the `limit`-th working day after `event_day`."""
@@ -287,8 +289,8 @@ class WorkingCalendar:
         taken = self._w(r) - self._w(e)
         lo, hi = min(e, r) + 1, max(d, r, e)
         exact = lo > hi or (lo >= self._base and hi <= self._end)
-        note = None if exact else self._note(lo, hi)
-        return Lateness(r > d, _fromordinal(d), taken, limit, exact, note)
+        note, note_zh = (None, None) if exact else self._note(lo, hi)
+        return Lateness(r > d, _fromordinal(d), taken, limit, exact, note, note_zh)
 
     # ------------------------------------------------------------------ arithmetic
 
@@ -309,15 +311,18 @@ class WorkingCalendar:
             return _nth_weekday(_weekdays_through(self._base - 1) + target)
         return self._nth[target - 1]
 
-    def _note(self, lo: int, hi: int) -> str:
-        """Why a count over ordinals `lo`..`hi` is not exact."""
+    def _note(self, lo: int, hi: int) -> tuple[str, str]:
+        """Why a count over ordinals `lo`..`hi` is not exact, in English and Chinese."""
         known = f"{self.first_year}–{self.last_year}"
-        parts = []
+        parts, parts_zh = [], []
         if lo < self._base:
             y1, y2 = _fromordinal(lo).year, self.first_year - 1
             parts.append(
                 f"{_years(y1, y2)} not in the official calendar ({known}): "
                 f"weekends only were assumed up to {y2}-12-31"
+            )
+            parts_zh.append(
+                f"{_years_zh(y1, y2)}年不在官方日历（{known}年）内：{y2}-12-31 及以前只按周末计"
             )
         if hi > self._end:
             y1, y2 = self.last_year + 1, _fromordinal(hi).year
@@ -325,7 +330,10 @@ class WorkingCalendar:
                 f"{_years(y1, y2)} not in the official calendar ({known}): "
                 f"weekends only were assumed from {y1}-01-01"
             )
-        return "; ".join(parts)
+            parts_zh.append(
+                f"{_years_zh(y1, y2)}年不在官方日历（{known}年）内：{y1}-01-01 起只按周末计"
+            )
+        return "; ".join(parts), "；".join(parts_zh)
 
     def _outside_message(self, year: int) -> str:
         return (
@@ -471,6 +479,10 @@ def _nth_weekday(m: int) -> int:
 
 def _years(first: int, last: int) -> str:
     return f"{first} is" if first == last else f"{first}–{last} are"
+
+
+def _years_zh(first: int, last: int) -> str:
+    return f"{first}" if first == last else f"{first}–{last}"
 
 
 def _check_date(value: object, name: str) -> None:

@@ -22,7 +22,7 @@ from battrace.domain.lifecycle import (
     vin_of,
 )
 from battrace.domain.registry import Registry, apply_registry_fact
-from battrace.domain.vocab import EventType, Role, State
+from battrace.domain.vocab import EVENT_TYPE_ZH, EventType, Role, State
 
 T = EventType
 
@@ -296,6 +296,7 @@ def _reject_flags(
                     "ended_day": from_us(b.since_us).date().isoformat(),
                     "reporter": ev.reporter,
                     "event_type": ev.type.value,
+                    "event_type_zh": EVENT_TYPE_ZH.get(ev.type.value, ev.type.value),
                     "day": day,
                 },
                 (b.last_seq,),

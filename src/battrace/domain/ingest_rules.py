@@ -310,6 +310,7 @@ class IngestRules:
                     "reporter": ev.reporter,
                     "code": p["battery"],
                     "application": app,
+                    "application_zh": _application_zh(app),
                     "day": _day(ev, self.policy),
                     "problem": "; ".join(en for en, _ in problems),
                     "problem_zh": "；".join(zh for _, zh in problems),
@@ -396,7 +397,7 @@ class IngestRules:
                     "working_days_taken": lateness.working_days_taken,
                     "calendar_exact": lateness.exact,
                     "calendar_note": note_en,
-                    "calendar_note_zh": f"（注意：{lateness.note}）" if lateness.note else "",
+                    "calendar_note_zh": f"（注意：{lateness.note_zh}）" if lateness.note_zh else "",
                 },
             )
         ]

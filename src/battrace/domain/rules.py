@@ -159,7 +159,7 @@ CATALOGUE: tuple[Rule, ...] = (
         MEASURES_ZH + "：全生命周期溯源",
         MEASURES_EN + ": full-lifecycle traceability",
         "{code} 已于 {ended_day} 由 {holder} {state_zh}，"
-        "{day} 又被 {reporter} 上报 {event_type}：疑似伪造编码",
+        "{day} 又被 {reporter} 上报「{event_type_zh}」：疑似伪造编码",
         "{code} was {state} by {holder} on {ended_day}, yet {reporter} reported "
         "{event_type} on {day}: suspected forged code",
     ),
@@ -231,7 +231,7 @@ CATALOGUE: tuple[Rule, ...] = (
         MEASURES_ZH + "：再生产品应符合其新用途的质量标准；GB/T 34015",
         MEASURES_EN + ": reprocessed products meet the standards of their new application; "
         "GB/T 34015",
-        "{reporter} 于 {day} 生产的再生产品 {code}（用途：{application}）{problem_zh}",
+        "{reporter} 于 {day} 生产的再生产品 {code}（用途：{application_zh}）{problem_zh}",
         "reprocessed product {code} ({application}) made by {reporter} on {day}: {problem}",
     ),
     _rule(

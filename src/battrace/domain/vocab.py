@@ -36,6 +36,25 @@ class EventType(StrEnum):
         return self in REGISTRY_TYPES
 
 
+#: Chinese names of the battery event types (finding messages; the dashboard's terms too)
+EVENT_TYPE_ZH: dict[str, str] = {
+    "produced": "生产",
+    "shipped": "发运",
+    "received": "接收",
+    "installed": "装车",
+    "vehicle_sold": "车辆销售",
+    "replaced": "更换",
+    "removed": "拆卸",
+    "vehicle_scrapped": "车辆报废",
+    "collected": "网点入库",
+    "reprocessed": "再加工",
+    "deployed": "投入使用",
+    "dismantled": "拆解",
+    "recycled": "再生利用",
+    "disposed": "处置",
+    "correction": "更正",
+}
+
 REGISTRY_TYPES = frozenset(
     {
         EventType.ENTERPRISE_REGISTERED,

@@ -187,7 +187,7 @@ def missing_report(ctx: AuditContext) -> list[dict[str, Any]]:
             "working_days": late.working_days_taken,
             "calendar_exact": late.exact,
             "calendar_note": f" — {late.note}" if late.note else "",
-            "calendar_note_zh": f"（注意：{late.note}）" if late.note else "",
+            "calendar_note_zh": f"（注意：{late.note_zh}）" if late.note_zh else "",
             "last_event_type": r[12],
         }
         codes.add(code)

@@ -7,7 +7,7 @@ itself, so a missing entry shows up in tests as an untranslated key, never as a 
 
 from __future__ import annotations
 
-from battrace.domain.vocab import APPLICATION_NAMES
+from battrace.domain.vocab import APPLICATION_NAMES, EVENT_TYPE_ZH
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -357,6 +357,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signin_required": ("请先登录。", "Please sign in first."),
 }
 
+#: event types that are also states or status categories: the state's name wins
+_STATES = frozenset({"reprocessed", "dismantled", "recycled", "disposed"})
+
 #: lifecycle states, public status categories, roles, event types, applications
 TERMS: dict[str, tuple[str, str]] = {
     "registered": ("已登记", "registered"),
@@ -388,17 +391,8 @@ TERMS: dict[str, tuple[str, str]] = {
     "reprocessor": ("再生产品利用", "reprocessor"),
     "recycler": ("再生利用", "recycler"),
     "regulator": ("监管部门", "regulator"),
-    "produced": ("生产", "produced"),
-    "shipped": ("发运", "shipped"),
-    "received": ("接收", "received"),
-    "installed": ("装车", "installed"),
-    "vehicle_sold": ("车辆销售", "vehicle sold"),
-    "replaced": ("更换", "replaced"),
-    "removed": ("拆卸", "removed"),
-    "vehicle_scrapped": ("车辆报废", "vehicle scrapped"),
-    "collected": ("网点入库", "collected"),
-    "deployed": ("投入使用", "deployed"),
-    "correction": ("更正", "correction"),
+    # event types (`reprocessed` … `disposed` are states above, and name them as such)
+    **{t: (zh, t.replace("_", " ")) for t, zh in EVENT_TYPE_ZH.items() if t not in _STATES},
     **APPLICATION_NAMES,
     "pack": ("电池包", "pack"),
     "module": ("模块", "module"),
