@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 import typer
@@ -23,9 +24,13 @@ INGEST_RULES = ("BT-001", "BT-002", "BT-003", "BT-004", "BT-005", "BT-006",
 
 
 @pytest.fixture(scope="module")
-def report(dirty, tmp_path_factory):
-    db = tmp_path_factory.mktemp("check") / "check.db"
-    return check(dirty.events, dirty.labels, f"sqlite:///{db}", as_of=DIRTY.end)
+def check_db(tmp_path_factory):
+    return tmp_path_factory.mktemp("check") / "check.db"
+
+
+@pytest.fixture(scope="module")
+def report(dirty, check_db):
+    return check(dirty.events, dirty.labels, f"sqlite:///{check_db}", as_of=DIRTY.end)
 
 
 def test_nothing_is_rejected_that_was_not_meant_to_be(report):
@@ -49,6 +54,25 @@ def test_audit_rules_find_every_label_and_nothing_else(report, rule):
     assert row.recall == 1.0, row.as_dict()
     if rule not in KNOWN_RULE_BUGS:
         assert row.precision == 1.0, row.as_dict()
+
+
+def test_every_figure_of_every_rule_s_findings_has_a_name_in_both_languages(report, check_db):
+    """The finding page names each figure of a finding in the viewer's language: every key
+    the rules wrote on this store (every rule fires on it) has a name in Chinese and English."""
+    from battrace.web.i18n import DETAIL_LABELS
+    from battrace.web.routes.findings import _detail_rows
+
+    with sqlite3.connect(check_db) as conn:
+        rows = conn.execute("SELECT rule, detail FROM findings").fetchall()
+    assert {rule for rule, _ in rows} >= set(AUDIT_RULES) | {"BT-010", "BT-012", "BT-020"}
+    shown = {
+        key: rule
+        for rule, detail in rows
+        for lang in ("zh", "en")
+        for key, _, _ in _detail_rows(json.loads(detail), lang)
+    }
+    assert {k: r for k, r in shown.items() if k not in DETAIL_LABELS} == {}
+    assert all(zh and en for zh, en in DETAIL_LABELS.values())
 
 
 def test_clean_data_is_accepted_whole_and_raises_no_ingest_finding(clean, tmp_path):

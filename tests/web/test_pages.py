@@ -228,8 +228,12 @@ def test_a_findings_figures_show_the_viewers_language_and_no_empty_ones():
     from battrace.web.routes.findings import _detail_rows
 
     detail = {"node": "sale", "node_zh": "车辆销售", "calendar_note": "", "days": 3}
-    assert _detail_rows(detail, "en") == [("node", "sale"), ("days", "3")]
-    assert _detail_rows(detail, "zh") == [("node_zh", "车辆销售"), ("days", "3")]
+    assert _detail_rows(detail, "en") == [
+        ("node", "reporting node", "sale"),
+        ("days", "days", "3"),
+    ]
+    assert _detail_rows(detail, "zh") == [("node", "上报环节", "车辆销售"), ("days", "天数", "3")]
+    assert _detail_rows({"new_figure": 1}, "zh") == [("new_figure", "new_figure", "1")]
 
 
 def test_the_session_cookie_is_secure_when_the_platform_is_served_over_https(web):

@@ -357,6 +357,85 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signin_required": ("请先登录。", "Please sign in first."),
 }
 
+#: the figures of a finding (its `detail`), by key: the finding page names each in the
+#: viewer's language beside the key itself (a test checks every key the rules write)
+DETAIL_LABELS: dict[str, tuple[str, str]] = {
+    "addressee": ("收货方", "addressee"),
+    "also_missing_report": ("同时漏报", "also a missing report"),
+    "application": ("用途", "application"),
+    "as_of": ("截至", "as of"),
+    "automaker": ("汽车生产企业", "automaker"),
+    "calendar_exact": ("按官方日历精确计算", "counted on the official calendar"),
+    "calendar_note": ("日历说明", "calendar note"),
+    "code": ("电池编码", "battery code"),
+    "codes": ("电池编码", "battery codes"),
+    "complete_pct": ("无缺口比例 (%)", "lifecycles without gaps (%)"),
+    "day": ("发生日期", "day"),
+    "days": ("天数", "days"),
+    "deadline": ("截止日期", "deadline"),
+    "elements_not_declared": ("未申报元素", "elements not declared"),
+    "ended_day": ("终结日期", "ended on"),
+    "enterprise_name": ("企业名称", "enterprise name"),
+    "event_id": ("事件编号", "event id"),
+    "event_type": ("事件类型", "event type"),
+    "first_reporter": ("首次上报企业", "first reporter"),
+    "first_sold": ("首次销售", "first sale"),
+    "gap_kg": ("差额 (kg)", "gap (kg)"),
+    "gap_pct": ("差额比例 (%)", "gap (%)"),
+    "gaps": ("缺口数", "gaps"),
+    "holder": ("持有人", "holder"),
+    "holder_name": ("持有人名称", "holder name"),
+    "largest_gaps": ("最大缺口", "largest gaps"),
+    "last_day": ("最后记录日期", "last event day"),
+    "last_event_type": ("最后事件类型", "last event type"),
+    "last_holder": ("最后持有人", "last holder"),
+    "last_holders": ("最后持有人", "last holders"),
+    "last_sold": ("最后销售", "last sale"),
+    "late": ("迟报数", "late reports"),
+    "lifecycles": ("经手编码数", "codes handled"),
+    "limit": ("时限", "limit"),
+    "missing": ("缺少的电池包", "missing packs"),
+    "model": ("车型", "vehicle model"),
+    "next_step": ("应有的下一步", "expected next step"),
+    "node": ("上报环节", "reporting node"),
+    "node_name": ("环节代号", "node id"),
+    "obligated": ("回收责任主体", "obligated enterprise"),
+    "on_time_pct": ("按时比例 (%)", "on time (%)"),
+    "origin": ("来源", "origin"),
+    "period": ("期间", "period"),
+    "problem": ("问题", "problem"),
+    "processed_kg": ("申报处理 (kg)", "processed (kg)"),
+    "rates_pct": ("回收率 (%)", "recovery rates (%)"),
+    "receipts": ("接收批次", "receipts"),
+    "receipts_unknown_mass": ("质量不明的接收", "receipts of unknown mass"),
+    "received_kg": ("接收 (kg)", "received (kg)"),
+    "recipient": ("接收方", "recipient"),
+    "recorded_day": ("上报日期", "recorded on"),
+    "region": ("地区", "region"),
+    "rejected_event": ("被拒事件", "rejected event"),
+    "reportable": ("限时上报事件数", "reports with a deadline"),
+    "reporter": ("上报企业", "reporter"),
+    "scope": ("资质范围", "qualification scope"),
+    "shipped_kg": ("发出 (kg)", "shipped (kg)"),
+    "shortfalls": ("不足项", "shortfalls"),
+    "since": ("起算日期", "since"),
+    "situation": ("情形", "situation"),
+    "state": ("状态", "state"),
+    "stock_kg": ("库存 (kg)", "in stock (kg)"),
+    "tolerance_pct": ("容差 (%)", "tolerance (%)"),
+    "vehicles": ("车辆数", "vehicles"),
+    "vin": ("车辆识别代号", "VIN"),
+    "working_days": ("工作日数", "working days"),
+    "working_days_taken": ("用时（工作日）", "working days taken"),
+}
+
+
+def detail_label(key: str, lang: str) -> str:
+    """A finding figure's name in `lang` (the key itself when it has none)."""
+    pair = DETAIL_LABELS.get(key)
+    return key if pair is None else pair[0 if lang == "zh" else 1]
+
+
 #: event types that are also states or status categories: the state's name wins
 _STATES = frozenset({"reprocessed", "dismantled", "recycled", "disposed"})
 

@@ -13,6 +13,7 @@ from battrace.domain.rules import CATALOGUE, RULES
 from battrace.errors import AccessDenied, NotFound
 from battrace.services import access
 from battrace.services.common import rfc3339
+from battrace.web import i18n
 from battrace.web.context import State, Who, render
 from battrace.web.pages import PAGE, html_errors, pager, parse_day, parse_offset
 
@@ -123,9 +124,10 @@ def _timelines(state: Any, who: Who, codes: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _detail_rows(detail: dict[str, Any], lang: str) -> list[tuple[str, str]]:
-    """The finding's figures as (name, value) rows, lists and objects as compact JSON; of a
-    figure given in both languages (`x` and `x_zh`) only the viewer's, and no empty ones."""
+def _detail_rows(detail: dict[str, Any], lang: str) -> list[tuple[str, str, str]]:
+    """The finding's figures as (key, name in the viewer's language, value) rows, lists and
+    objects as compact JSON; of a figure given in both languages (`x` and `x_zh`) only the
+    viewer's, under the key `x`, and no empty ones."""
     rows = []
     for k, v in detail.items():
         if k in ("evidence_seqs", "policy_fingerprint") or v in (None, "", [], {}):
@@ -135,5 +137,7 @@ def _detail_rows(detail: dict[str, Any], lang: str) -> list[tuple[str, str]]:
         if lang == "zh" and detail.get(f"{k}_zh") not in (None, ""):
             continue  # shown by its Chinese twin
         text = v if isinstance(v, str) else orjson.dumps(v).decode()
-        rows.append((k, text if len(text) < 400 else text[:400] + " …"))
+        text = text if len(text) < 400 else text[:400] + " …"
+        key = k.removesuffix("_zh")
+        rows.append((key, i18n.detail_label(key, lang), text))
     return rows
