@@ -101,11 +101,7 @@ class IngestRules:
                     "code": code,
                     "application": f"{app} (an e-bike code)",
                     "application_zh": f"{_application_zh(app)}（电动自行车编码）",
-                    **(
-                        _origin(inputs, reprocessed=False)
-                        if inputs
-                        else {"origin": "an unregistered code", "origin_zh": "未登记的编码"}
-                    ),
+                    **_origin(inputs, otherwise=("an unregistered code", "未登记的编码")),
                     "day": str(raw.get("time", "?"))[:10],
                 },
             )
@@ -234,7 +230,11 @@ class IngestRules:
         else:
             return []
         b = ctx.before.get(code)
-        reprocessed = b is not None and b.reprocessed
+        came = (
+            ("reprocessed product", "再生产品")
+            if b is not None and b.reprocessed
+            else ("retired pack", "退役电池包")
+        )
         return [
             Flag(
                 "BT-012",
@@ -247,7 +247,7 @@ class IngestRules:
                     "code": code,
                     "application": why,
                     "application_zh": why_zh,
-                    **_origin(p.get("inputs") or [], reprocessed=reprocessed),
+                    **_origin(p.get("inputs") or [], otherwise=came),
                     "day": _day(ev, self.policy),
                 },
             )
@@ -413,13 +413,12 @@ def _application_zh(app: str) -> str:
     return names[0] if names else app
 
 
-def _origin(inputs: list[str], *, reprocessed: bool) -> dict[str, str]:
-    """Where a battery put to a prohibited use came from, in English and Chinese (BT-012)."""
+def _origin(inputs: list[str], *, otherwise: tuple[str, str]) -> dict[str, str]:
+    """Where a battery put to a prohibited use came from, in English and Chinese (BT-012):
+    the codes it was re-coded from, or `otherwise` (English, Chinese) when it names none."""
     if inputs:
         return {
             "origin": "re-coded from " + ", ".join(inputs),
             "origin_zh": "由 " + "、".join(inputs) + " 改码",
         }
-    if reprocessed:
-        return {"origin": "reprocessed product", "origin_zh": "再生产品"}
-    return {"origin": "retired pack", "origin_zh": "退役电池包"}
+    return {"origin": otherwise[0], "origin_zh": otherwise[1]}

@@ -288,21 +288,14 @@ def battery_view(
     return {**out, **full, "to": b.to, "retired": b.retired, "view": "full"}
 
 
-def _full_or_denied(
-    store: SqlStore,
-    p: Principal,
-    code: str,
-    what: str,
-    b: Battery | None = None,
-    *,
-    reporters: set[str] | None = None,
+def _deny_unless_full(
+    store: SqlStore, p: Principal, b: Battery, what: str, *, reporters: set[str] | None = None
 ) -> None:
-    if b is None:
-        b = registry_view.battery(store, code)
-    require_key(p, f"a code's {what}")
+    """AccessDenied unless the caller sees `b` in full (`sees_full_battery`); the caller has
+    checked the key already (`require_key`)."""
     if not sees_full_battery(store, p, b, reporters=reporters):
         raise AccessDenied(
-            f"{p.enterprise} does not hold and never held {code}: its {what} is confidential"
+            f"{p.enterprise} does not hold and never held {b.code}: its {what} is confidential"
         )
 
 
@@ -312,7 +305,7 @@ def battery_history(store: SqlStore, p: Principal, code: str) -> dict[str, Any]:
     b = registry_view.battery(store, code)
     require_key(p, "a code's history")
     rows = store.history(code=code)
-    _full_or_denied(store, p, code, "history", b, reporters={s.reporter for s, _ in rows})
+    _deny_unless_full(store, p, b, "history", reporters={s.reporter for s, _ in rows})
     return {"code": code, "history": [history_entry(s, w) for s, w in rows]}
 
 
@@ -320,7 +313,9 @@ def battery_bundle(
     store: SqlStore, p: Principal, code: str, *, previous_size: int | None = None
 ) -> dict[str, Any]:
     """A code's history with inclusion proofs (regulators and involved enterprises)."""
-    _full_or_denied(store, p, code, "history bundle")
+    b = registry_view.battery(store, code)
+    require_key(p, "a code's history bundle")
+    _deny_unless_full(store, p, b, "history bundle")
     return log_service.bundle(store, code, previous_size=previous_size)
 
 

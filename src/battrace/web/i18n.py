@@ -436,11 +436,11 @@ def detail_label(key: str, lang: str) -> str:
     return key if pair is None else pair[0 if lang == "zh" else 1]
 
 
-#: event types that are also states or status categories: the state's name wins
-_STATES = frozenset({"reprocessed", "dismantled", "recycled", "disposed"})
-
 #: lifecycle states, public status categories, roles, event types, applications
 TERMS: dict[str, tuple[str, str]] = {
+    # event types first: one that is also a state or status category (`recycled` …) gets the
+    # state's name below, which the pages show far more often
+    **{t: (zh, t.replace("_", " ")) for t, zh in EVENT_TYPE_ZH.items()},
     "registered": ("已登记", "registered"),
     "in_transit": ("运输中", "in transit"),
     "in_stock": ("库存", "in stock"),
@@ -470,8 +470,6 @@ TERMS: dict[str, tuple[str, str]] = {
     "reprocessor": ("再生产品利用", "reprocessor"),
     "recycler": ("再生利用", "recycler"),
     "regulator": ("监管部门", "regulator"),
-    # event types (`reprocessed` … `disposed` are states above, and name them as such)
-    **{t: (zh, t.replace("_", " ")) for t, zh in EVENT_TYPE_ZH.items() if t not in _STATES},
     **APPLICATION_NAMES,
     "pack": ("电池包", "pack"),
     "module": ("模块", "module"),
