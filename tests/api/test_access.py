@@ -279,3 +279,35 @@ def test_keys_are_issued_only_for_registered_enterprises(scene: Scene) -> None:
     assert "not registered" in r.json()["detail"]
     r = scene.api.post("/v1/keys", REG, json={"enterprise": A, "role": "regulator"})
     assert r.status_code == 422
+
+
+def test_a_regulator_key_loses_its_powers_when_the_role_is_taken_away(scene: Scene) -> None:
+    """Tiers follow the registry as it is now: a second regulator re-registered as a recycler
+    keeps a working key, but as an enterprise key (it could mint keys for others before)."""
+    api = scene.api
+    second = kit.uscc(98, kind="11")
+    api.ok(
+        api.ev("enterprise_registered", "2025-01-04", REG, enterprise=second, name="SAMR",
+               roles=["regulator"], region="110000"),
+    )  # fmt: skip
+    api.keys["second"] = api.post(
+        "/v1/keys", REG, json={"enterprise": second, "role": "regulator"}
+    ).json()["key"]
+    assert api.get("/v1/keys", "second").status_code == 200
+    assert api.get(f"/v1/batteries/{P1}/history", "second").status_code == 200
+    api.ok(
+        api.ev("enterprise_registered", "2025-01-05", REG, enterprise=second, name="SAMR",
+               roles=["recycler"], region="110000"),
+    )  # fmt: skip
+    assert api.get("/v1/keys", "second").status_code == 403
+    assert api.post("/v1/keys", "second", json={"enterprise": A}).status_code == 403
+    assert api.get(f"/v1/batteries/{P1}/history", "second").status_code == 403
+    assert api.get(f"/v1/batteries/{P1}", "second").json()["view"] != "full"
+    # the key still works as its enterprise's own key
+    assert api.get("/v1/findings", "second").status_code == 200
+    # the regulator role given back restores them
+    api.ok(
+        api.ev("enterprise_registered", "2025-01-06", REG, enterprise=second, name="SAMR",
+               roles=["regulator"], region="110000"),
+    )  # fmt: skip
+    assert api.get("/v1/keys", "second").status_code == 200

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from battrace.api.problems import ApiProblem
 from battrace.api.state import ApiState
 from battrace.services import access, apikeys
+from battrace.store.sql import SqlStore
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -48,16 +49,21 @@ async def principal(
                 headers={"WWW-Authenticate": 'Bearer realm="battrace", error="invalid_request"'},
             )
         store = request.app.state.battrace.store
-        key = await run_in_threadpool(apikeys.authenticate, store, token.strip())
-        if key is None:
+        found = await run_in_threadpool(_authenticate, store, token.strip())
+        if found is None:
             raise ApiProblem(
                 "unauthenticated",
                 "the API key is malformed, unknown or revoked",
                 headers={"WWW-Authenticate": 'Bearer realm="battrace", error="invalid_token"'},
             )
-        p = access.Principal.from_key(key)
+        p = found
     request.state.principal = p
     return p
+
+
+def _authenticate(store: SqlStore, token: str) -> access.Principal | None:
+    key = apikeys.authenticate(store, token)
+    return None if key is None else access.Principal.from_key(store, key)
 
 
 State = Annotated[ApiState, Depends(get_state)]

@@ -58,9 +58,11 @@ class Principal:
     key_id: str | None = None
 
     @classmethod
-    def from_key(cls, key: ApiKey) -> Principal:
-        """The principal an active API key stands for."""
-        tier = Tier.REGULATOR if key.role is KeyRole.REGULATOR else Tier.ENTERPRISE
+    def from_key(cls, store: SqlStore, key: ApiKey) -> Principal:
+        """The principal an active API key stands for now (`apikeys.acting_role`: a regulator
+        key of an enterprise that no longer holds the regulator role is an enterprise key)."""
+        role = apikeys.acting_role(store, key)
+        tier = Tier.REGULATOR if role is KeyRole.REGULATOR else Tier.ENTERPRISE
         return cls(tier, key.enterprise, key.key_id)
 
     @property

@@ -13,6 +13,11 @@ regulator (role `regulator`: the enterprise must be registered with the regulato
 one exception bootstraps an empty store: while the registry is empty, a regulator key may be
 issued for any valid USCC; that regulator then registers itself through the API (the first
 `enterprise_registered` of a store must be a regulator registering itself, EVENTS.md).
+
+A key's powers follow the registry as it is now, not as it was when the key was issued: a
+regulator key acts as a regulator only while its enterprise holds the regulator role
+(`acting_role`). Re-registering an enterprise without that role, or withdrawing its
+registration, takes its keys' regulator powers at once; they act as enterprise keys.
 """
 
 from __future__ import annotations
@@ -175,6 +180,26 @@ def authenticate(store: SqlStore, token: str) -> ApiKey | None:
         return None
     key = _row(row)
     return key if key.active else None
+
+
+@cache
+def _roles_query() -> Select[Any]:
+    return select(enterprises.c.roles).where(enterprises.c.uscc == bindparam("uscc"))
+
+
+def acting_role(store: SqlStore, key: ApiKey) -> KeyRole:
+    """The role a key acts in now. A regulator key acts as a regulator only while its
+    enterprise is registered with the regulator role, or, bootstrapping, while the registry is
+    empty; otherwise it acts as an enterprise key (a demoted regulator keeps no powers over
+    keys, other enterprises' data or the registry)."""
+    if key.role is not KeyRole.REGULATOR:
+        return key.role
+    with store.engine.connect() as c:
+        roles = c.execute(_roles_query(), {"uscc": key.enterprise}).scalar()
+        if roles is None:
+            empty = c.execute(select(enterprises.c.uscc).limit(1)).first() is None
+            return KeyRole.REGULATOR if empty else KeyRole.ENTERPRISE
+    return KeyRole.REGULATOR if "regulator" in roles.split(",") else KeyRole.ENTERPRISE
 
 
 def list_keys(store: SqlStore, *, enterprise: str | None = None) -> list[ApiKey]:

@@ -109,7 +109,7 @@ def viewer(request: Request) -> Viewer:
         except NotFound:
             key = None
         if key is not None and key.active and key.enterprise == s.enterprise:
-            principal = access.Principal.from_key(key)
+            principal = access.Principal.from_key(state.store, key)
             name = _enterprise_name(request, key.enterprise)
         else:
             s = None
