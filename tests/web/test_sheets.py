@@ -115,3 +115,51 @@ def test_a_file_with_more_rows_than_any_template_takes_is_refused():
         sheets.read_table("a.csv", b"\n" * (sheets.MAX_READ_ROWS + 1))
     assert "split" in bad.value.en
     assert len(sheets.read_table("a.csv", b"x," * 10_000 + b"\n")[0]) == sheets.MAX_COLUMNS
+
+
+def _with_shared_string(text_bytes: int) -> bytes:
+    """An XLSX whose header cell is one shared string of `text_bytes` characters: the file
+    stays small (deflate packs repeated characters ~1000:1)."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["id", "time"])
+    plain = io.BytesIO()
+    wb.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr(
+            "xl/sharedStrings.xml",
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
+            + b"x" * text_bytes
+            + b"</t></si></sst>",
+        )
+    return out.getvalue()
+
+
+def test_an_xlsx_that_unpacks_to_more_than_any_template_is_refused_unread():
+    """A 1 MB file held a 1 GB string: the server read it whole and echoed it in the error
+    page (8.5 GB of memory). The archive's declared sizes are checked before openpyxl reads."""
+    data = _with_shared_string(sheets.MAX_UNPACKED + 1)
+    assert len(data) < sheets.MAX_BYTES
+    with pytest.raises(sheets.SheetError) as bad:
+        sheets.read_table("bomb.xlsx", data)
+    assert "unpacks" in bad.value.en
+    assert "解压" in bad.value.zh
+
+
+def test_error_messages_quote_at_most_a_short_piece_of_a_cell():
+    long = "y" * 100_000
+    with pytest.raises(sheets.SheetError) as bad:
+        sheets.parse("recycled", [[long, "id"], ["a", "b"]], reporter=kit.RECYCLER)
+    assert "unknown column" in bad.value.en
+    assert len(bad.value.en) < 300
+    assert len(bad.value.zh) < 300
+    (row,) = _parse("recycled", [["r1", "2025-01-03 10:00", kit.code(1), long]])
+    assert row.problems
+    assert all(len(zh) + len(en) < 400 for zh, en in row.problems)

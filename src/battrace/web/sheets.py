@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,11 @@ from battrace.web.tabular import to_csv, to_xlsx
 
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
+#: what an XLSX may unpack to: a 1 MB file can hold a 1 GB string (deflate packs ~1000:1), which
+#: openpyxl would read whole; a full 5,000-row template unpacks to a few MB
+MAX_UNPACKED = 64 * 1024 * 1024
+#: characters of a cell quoted back in an error message
+QUOTE_CHARS = 60
 _SPLIT = re.compile(r"[\s,，;；、]+")
 _LOOSE_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
 
@@ -188,6 +194,7 @@ def read_table(filename: str, data: bytes) -> list[list[Any]]:
     if len(data) > MAX_BYTES:
         raise SheetError("文件过大（上限 5 MB）", "the file is larger than 5 MB")
     if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
+        _check_unpacked_size(data)
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -207,6 +214,28 @@ def read_table(filename: str, data: bytes) -> list[list[Any]]:
     else:
         raise SheetError("无法识别文件编码", "the file is neither UTF-8 nor GB18030 text")
     return _bounded(r[:MAX_COLUMNS] for r in csv.reader(io.StringIO(text)))
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """SheetError when the archive declares more than `MAX_UNPACKED` bytes in all (a zip bomb).
+    The declared sizes bound what is read: `zipfile` stops at a member's declared size."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise SheetError("无法读取该 Excel 文件", f"cannot read this XLSX file: {exc}") from exc
+    if unpacked > MAX_UNPACKED:
+        mb = MAX_UNPACKED >> 20
+        raise SheetError(
+            f"该 Excel 文件解压后超过 {mb} MB，不像是填好的模板",
+            f"this XLSX file unpacks to more than {mb} MB: it is not a filled-in template",
+        )
+
+
+def _quote(value: Any) -> str:
+    """A cell's text for an error message, cut to `QUOTE_CHARS` characters."""
+    text = str(value)
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
 
 
 #: rows read from a file, blank ones included (the data rows are checked against MAX_ROWS)
@@ -253,7 +282,7 @@ def parse(event_type: str, table: list[list[Any]], *, reporter: str) -> list[Row
         raise SheetError("文件是空的", "the file is empty")
     known = _header_map(event_type)
     header = [known.get(_norm(h)) for h in table[0]]
-    unknown = [str(h) for h, c in zip(table[0], header, strict=True) if c is None and h]
+    unknown = [_quote(h) for h, c in zip(table[0], header, strict=True) if c is None and h]
     if unknown:
         raise SheetError(
             f"无法识别的列：{'、'.join(unknown)}（请使用 {event_type} 模板）",
@@ -366,7 +395,7 @@ def _number(raw: Any) -> int | float:
         try:
             value = float(str(raw).replace(",", "").replace("，", "").strip())
         except ValueError:
-            raise ValueError(f"“{raw}”不是数字|{raw!r} is not a number") from None
+            raise ValueError(f"“{_quote(raw)}”不是数字|{_quote(raw)!r} is not a number") from None
     return int(value) if value.is_integer() else value
 
 
@@ -381,7 +410,7 @@ def _date(raw: Any) -> str:
         return dt.date(y, m, d).isoformat()
     except (ValueError, TypeError):
         raise ValueError(
-            f"“{raw}”不是日期（格式 2025-01-03）|{raw!r} is not a date (2025-01-03)"
+            f"“{_quote(raw)}”不是日期（格式 2025-01-03）|{_quote(raw)!r} is not a date (2025-01-03)"
         ) from None
 
 
@@ -398,13 +427,13 @@ def _time(raw: Any) -> str:
         m = _LOOSE_TIME.fullmatch(text)  # 2025-1-3 9:05, as spreadsheets write it
         if m is None:
             raise ValueError(
-                f"“{raw}”不是时间（格式 2025-01-03 10:00）|{raw!r} is not a time (2025-01-03 10:00)"
+                f"“{_quote(raw)}”不是时间（格式 2025-01-03 10:00）|{_quote(raw)!r} is not a time (2025-01-03 10:00)"
             ) from None
         try:
             y, mo, d, h, mi, sec = (int(g) for g in m.groups(default="0"))
             when = dt.datetime(y, mo, d, h, mi, sec)
         except ValueError:
-            raise ValueError(f"“{raw}”不是有效时间|{raw!r} is not a valid time") from None
+            raise ValueError(f"“{_quote(raw)}”不是有效时间|{_quote(raw)!r} is not a valid time") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=CST)
     return when.isoformat()
