@@ -60,6 +60,25 @@ def test_an_oversized_body_is_refused_before_it_is_read(store: SqlStore, tmp_pat
         assert "20,000 bytes" in body["detail"]
 
 
+def test_a_batch_of_a_million_empty_objects_is_refused_before_it_is_parsed(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    """Parsed, each `{},` of a body became ~70 bytes of objects: 64 MiB of them took 2.1 GB
+    before the batch-size check could run. Objects and arrays are counted first."""
+    for api in make_api(store, tmp_path, max_batch_events=30):  # the registry takes 21
+        flood = b'{"events": [' + b"{}," * 8000 + b"{}]}"
+        r = api.post(
+            "/v1/events", kit.MAKER, content=flood, headers={"Content-Type": "application/json"}
+        )
+        body = _problem(r, 413, "payload-too-large")
+        assert "7,680 JSON objects and arrays" in body["detail"]
+        # a batch at the limit, with nested objects, is not affected
+        ok = [api.ev("shipped", "2025-01-03", kit.MAKER, battery=kit.code(i), to=kit.AUTOMAKER,
+                     location={"region": "110100"}) for i in range(1, 31)]  # fmt: skip
+        assert api.send(*ok)["rejected"] == 30  # judged (never produced), not refused unread
+        assert api.post("/v1/events", kit.MAKER, json={"events": [{}] * 31}).status_code == 422
+
+
 def test_a_streamed_body_over_the_limit_is_refused(store: SqlStore, tmp_path: Path) -> None:
     for api in make_api(store, tmp_path, max_body_bytes=20_000):
 

@@ -224,3 +224,65 @@ def test_past_the_first_refusals_an_upload_counts_them_without_keeping_each(
     assert "first 5" in done["results_kept"]
     r = api.post("/v1/uploads", kit.MAKER, files={"file": ("f.jsonl", b"{}\n")})
     assert _finish(api, r.json()["id"], kit.MAKER)["results_kept"] == "all"
+
+
+def _multipart_messages(file_bytes: int, chunk: int = 64 * 1024) -> list[dict[str, Any]]:
+    head = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n'
+        b"Content-Type: application/x-ndjson\r\n\r\n"
+    )
+    parts = [head, *(b"x" * chunk for _ in range(file_bytes // chunk)), b"\r\n--b--\r\n"]
+    return [
+        {"type": "http.request", "body": p, "more_body": i < len(parts) - 1}
+        for i, p in enumerate(parts)
+    ]
+
+
+@pytest.mark.parametrize("declared", [False, True])
+def test_a_multipart_body_over_the_limit_is_refused_before_it_is_all_read(
+    tmp_path: Path, declared: bool
+) -> None:
+    """Starlette parsed the whole multipart body (spooling the file to the temporary
+    directory) before the upload limit applied: 200 MB went to disk against a 1 MiB limit.
+    The body is now counted as it arrives, and a declared Content-Length is checked first."""
+    import anyio
+    from starlette.requests import Request
+
+    from battrace.api.problems import ApiProblem
+    from battrace.api.routes import uploads as route
+
+    limit = 1 << 20
+    messages = _multipart_messages(16 * limit)
+    total = sum(len(m["body"]) for m in messages)
+    taken = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal taken
+        taken += 1
+        return messages[taken - 1]
+
+    headers = [(b"content-type", b"multipart/form-data; boundary=b")]
+    if declared:
+        headers.append((b"content-length", str(total).encode()))
+    scope = {"type": "http", "method": "POST", "path": "/v1/uploads", "headers": headers,
+             "query_string": b""}  # fmt: skip
+
+    async def copy() -> None:
+        with (tmp_path / "out").open("wb") as out:
+            await route._copy_multipart(Request(scope, receive), out, limit)
+
+    with pytest.raises(ApiProblem) as refused:
+        anyio.run(copy)
+    assert refused.value.kind == "payload-too-large"
+    assert "1,048,576 bytes" in str(refused.value)
+    read = sum(len(m["body"]) for m in messages[:taken])
+    assert read <= limit + route.MULTIPART_OVERHEAD + 64 * 1024
+    if declared:
+        assert taken == 0
+    # under the limit the same body goes through
+    small = _multipart_messages(limit // 2)
+    messages[:] = small
+    taken = 0
+    scope["headers"] = headers[:1]
+    anyio.run(copy)
+    assert (tmp_path / "out").stat().st_size == (limit // 2) // (64 * 1024) * 64 * 1024

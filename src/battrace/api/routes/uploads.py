@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from battrace.api.bodies import media_type
 from battrace.api.deps import Caller, State
@@ -114,9 +115,17 @@ async def _copy_stream(request: Request, out: BinaryIO, limit: int | None) -> No
         out.write(chunk)
 
 
+#: bytes a multipart body may carry beyond the file: boundaries, part headers, small fields
+MULTIPART_OVERHEAD = 64 * 1024
+
+
 async def _copy_multipart(request: Request, out: BinaryIO, limit: int | None) -> str | None:
+    if limit is not None:
+        request = _counted(request, limit)
     try:
         form = await request.form(max_files=1, max_fields=10)
+    except ApiProblem:
+        raise
     except Exception as exc:  # starlette raises its own errors for broken multipart bodies
         raise ApiProblem("invalid-input", f"the multipart body cannot be read: {exc}") from None
     try:
@@ -133,6 +142,29 @@ async def _copy_multipart(request: Request, out: BinaryIO, limit: int | None) ->
         return item.filename
     finally:
         await form.close()
+
+
+def _counted(request: Request, limit: int) -> Request:
+    """The request, refusing (413) once its body passes `limit` bytes and the multipart
+    overhead. Starlette parses a whole multipart body, spooling the file to the temporary
+    directory, before the form is handed over: without this a body of any size filled that
+    disk before the limit applied."""
+    most = limit + MULTIPART_OVERHEAD
+    if (length := request.headers.get("content-length", "")).isdigit() and int(length) > most:
+        _check(int(length), limit)
+    seen = 0
+    receive = request.receive
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > most:
+                _check(seen, limit)
+        return message
+
+    return Request(request.scope, counted)
 
 
 def _check(size: int, limit: int | None) -> None:
