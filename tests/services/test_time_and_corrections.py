@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from battrace.services.trace import trace
 from battrace.store.schema import findings
+from tests import kit
 from tests.kit import AUTOMAKER, AUTOMAKER2, MAKER, MODEL, OUTLET, REPAIRER, VIN1, code
 
 D = "2025-01-03"
@@ -177,3 +178,29 @@ def test_a_replacement_is_judged_on_time_when_the_report_it_corrects_was(world, 
     with store.engine.connect() as conn:
         late = conn.execute(sa.select(findings.c.events).where(findings.c.rule == "BT-020")).all()
     assert late == []
+
+
+def test_withdrawing_the_regulators_own_registration_is_refused(world, store):
+    """Withdrawing the bootstrap fact emptied the registry: every later fact was dropped
+    unchecked, and any enterprise could then bootstrap itself as regulator."""
+    from battrace.store.schema import enterprises
+    from tests.kit import REGULATOR, SHADY
+
+    bootstrap = {"id": "reg-1", "type": "enterprise_registered"}
+    r = world.one(correction(world, bootstrap, reporter=REGULATOR))
+    assert r.status == "rejected"
+    assert r.reasons[0].field == "target"
+    assert "would invalidate enterprise_registered" in r.reasons[0].message
+    with store.engine.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(enterprises)).scalar() > 10
+    grab = world.ev("enterprise_registered", D, SHADY, enterprise=SHADY, name="X",
+                    roles=["regulator"], region="110100")  # fmt: skip
+    assert world.one(grab).status == "rejected"
+    # a fact nothing later stands on may still be withdrawn
+    extra = world.ev("enterprise_registered", D, REGULATOR, enterprise=kit.uscc(77),
+                     name="Typo Ltd", roles=["recycler"], region="110100")  # fmt: skip
+    world.ok(extra)
+    world.ok(correction(world, extra, reporter=REGULATOR))
+    with store.engine.connect() as c:
+        names = set(c.execute(sa.select(enterprises.c.name)).scalars())
+    assert "Typo Ltd" not in names

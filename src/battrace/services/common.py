@@ -107,17 +107,29 @@ class _StoredCodes(dict[str, BatteryCode]):
 
 def registry_from(events: list[StoredEvent], ctx: ValidationContext | None = None) -> Registry:
     """The registry folded from its facts (in log order)."""
+    return registry_checked(events, ctx)[0]
+
+
+def registry_checked(
+    events: list[StoredEvent], ctx: ValidationContext | None = None
+) -> tuple[Registry, tuple[int, Event, list[Reason]] | None]:
+    """The registry folded from its facts (in log order), and the first fact that the facts
+    before it no longer allow (its leaf, the fact, why), if any: withdrawing a fact must not
+    leave a later one standing on nothing (the regulator's own registration, say)."""
     reg = Registry()
+    first: tuple[int, Event, list[Reason]] | None = None
     for stored in events:
         ev = revive(stored, ctx)
         try:
-            apply_registry_fact(reg, ev)
+            reasons = apply_registry_fact(reg, ev)
         except (KeyError, ValueError, TypeError) as exc:  # revived as stored, and unusable
             raise StoreError(
                 f"stored registry fact {stored.seq} ({ev.type.value}) no longer applies (was "
                 f"the vocabulary changed?): {exc}"
             ) from exc
-    return reg
+        if reasons and first is None:
+            first = (stored.seq, ev, reasons)
+    return reg, first
 
 
 def end_of_day_us(day: dt.date, tz: dt.tzinfo = CST) -> int:

@@ -11,7 +11,7 @@ from battrace.domain.lifecycle import parts_of, vin_of
 from battrace.domain.registry import Registry
 from battrace.domain.vocab import EventType
 from battrace.services.batch import Batch, EventResult, count_event, recorded_us_of
-from battrace.services.common import rfc3339
+from battrace.services.common import registry_checked, rfc3339
 from battrace.store.rows import StoredEvent
 from battrace.store.writer import Writer
 
@@ -94,7 +94,9 @@ def _refold_after_withdrawal(
     ing: Ingestor, w: Writer, registry: Registry, batch: Batch, target: Event
 ) -> list[Reason]:
     if target.type.is_registry:
-        rebuilt = ing._rebuild_registry(w)
+        rebuilt, refused = registry_checked(w.registry_events(), ing.validation)
+        if refused is not None:
+            return [_dependent(target, refused)]
         registry.__dict__.update(rebuilt.__dict__)
         ing._reg_changed = True
         return []
