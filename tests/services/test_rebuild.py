@@ -301,3 +301,39 @@ def test_the_registry_at_a_log_position_counts_the_facts_stored_and_not_yet_with
         assert earlier.at(seq) == registry_from(facts, None), seq
         seen.add(tuple(f.seq for f in facts))
     assert len(seen) >= len(history)  # each fact and the withdrawal changed it
+
+
+def test_corrections_refold_with_what_other_codes_gave_and_rebuild_agrees(world, store):
+    """A correction names no code of its own, so its batch had not loaded the target's codes:
+    the refold ran without what other subjects gave them, and the product below lost the mass
+    of its inputs and pack q its recycling obligation (the automaker's), unlike a rebuild."""
+    p, q = code(1), code(2)
+    product = code(1, maker="R01", made=dt.date(2025, 3, 1))
+    world.set_now("2025-03-10")
+    world.pack_in_vehicle(p)
+    world.ok(
+        world.produce(q, "2025-01-04"),
+        world.ev("shipped", "2025-01-04", MAKER, battery=q, to=REPAIRER, hour=11),
+        world.ev("received", "2025-01-04", REPAIRER, battery=q, hour=12),
+        world.ev("replaced", "2025-02-01", REPAIRER, battery=q, removed=p, vin=VIN1,
+                 reason="defect"),
+        world.ev("shipped", "2025-02-02", REPAIRER, battery=p, to=REPROCESSOR),
+        world.ev("received", "2025-02-03", REPROCESSOR, battery=p),
+        world.ev("reprocessed", "2025-03-01", REPROCESSOR, battery=product, inputs=[p],
+                 application="energy_storage", standard="GB/T 34015.3-2021",
+                 tests={"residual_capacity_pct": 80}),  # no mass_kg: weighs its inputs
+    )  # fmt: skip
+    deployed = world.ev("deployed", "2025-03-02", REPROCESSOR, battery=product,
+                        application="energy_storage", site="S")  # fmt: skip
+    removed = world.ev("removed", "2025-03-03", REPAIRER, battery=q, vin=VIN1, reason="defect")
+    world.ok(deployed, removed)
+    for target, who in ((deployed, REPROCESSOR), (removed, REPAIRER)):
+        world.ok(world.ev("correction", "2025-03-05", who, target=target["id"], reason="sent"))
+    with store.engine.connect() as c:
+        rows = {r.code: r for r in c.execute(sa.select(batteries))}
+    assert rows[product].mass_g == rows[p].mass_g is not None
+    assert rows[q].obligated == AUTOMAKER
+    before = snapshot(store)
+    report = rebuild(store)
+    assert report.misfits == [] and report.older_rules == []
+    assert snapshot(store) == before

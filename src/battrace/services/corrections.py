@@ -101,7 +101,14 @@ def _refold_after_withdrawal(
         ing._reg_changed = True
         return []
     reasons: list[Reason] = []
-    for code in dict.fromkeys(c for c, _ in parts_of(target)):
+    codes = list(dict.fromkeys(c for c, _ in parts_of(target)))
+    # a correction names no code of its own, so the batch has not loaded the target's: their
+    # stored states carry what a lone timeline cannot (`fold_code`'s `static`)
+    missing = [c for c in codes if c not in batch.batteries]
+    if missing:
+        loaded = w.load_batteries(missing)
+        batch.batteries.update({c: loaded.get(c) for c in missing})
+    for code in codes:
         steps = [(s.seq, ing._revive(s)) for s in w.timeline(code=code)]
         fold = fold_code(code, steps, registry, static=batch.batteries.get(code))
         if fold.failed:

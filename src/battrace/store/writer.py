@@ -282,6 +282,13 @@ class Writer:
             " retirements = event_stats.retirements + excluded.retirements",
             rows,
         )
+        emptied = [(d, t) for d, t, n, r in rows if n < 0 or r < 0]  # a correction took back
+        if emptied:  # the last event of a day and type: no row, as a rebuild would leave it
+            self._many(
+                "DELETE FROM event_stats WHERE day = ? AND type = ? AND events = 0"
+                " AND retirements = 0",
+                emptied,
+            )
 
     def delete_battery(self, code: str) -> None:
         """Drop a code's projection (a correction withdrew its registration)."""
