@@ -434,48 +434,46 @@ def test_a_dismantler_that_is_an_outlet_too_collects_a_battery_once(world, store
     """`collected` stays on the record while its outlet keeps the battery: an enterprise that
     is dismantler and outlet and collects a pack still in the scrapped vehicle, then takes it
     out, has not received anything new to collect (the removal keeps the holder)."""
-    both = uscc(13)
-    world.ok(
-        world.ev(
-            "enterprise_registered",
-            D,
-            REGULATOR,
-            enterprise=both,
-            name="Dismantler and outlet",
-            roles=["dismantler", "outlet"],
-            region="110100",
-        ),
-        world.ev(
-            "outlet_registered",
-            D,
-            REGULATOR,
-            enterprise=both,
-            serves=[AUTOMAKER],
-            region="110100",
-            address="3 Outlet Road",
-        ),
-    )
-    other = code(18)
-    world.pack_in_vehicle(other, VIN2)
-    world.set_now("2025-03-20")
-    world.ok(
-        world.ev(
-            "vehicle_scrapped",
-            "2025-03-01",
-            both,
-            vin=VIN2,
-            certificate_no="SC-2",
-            batteries_present=[other],
-        ),
-        world.ev("collected", "2025-03-02", both, battery=other),
-        world.ev("removed", "2025-03-03", both, battery=other, vin=VIN2, reason="scrapping"),
-    )
+    both, other, scrapped, removed = _scrapped_by_a_dismantler_that_is_an_outlet(world)
+    world.ok(scrapped, world.ev("collected", "2025-03-02", both, battery=other), removed)
     assert store.battery(other).collected
     twice = world.one(world.ev("collected", "2025-03-04", both, battery=other))
     assert [(x.field, x.rule) for x in twice.reasons] == [("battery", "BT-005")]
     before = store.battery(other)
     assert rebuild(store).misfits == []
     assert store.battery(other) == before
+
+
+def _scrapped_by_a_dismantler_that_is_an_outlet(world):
+    """An enterprise registered as dismantler and outlet, a pack in VIN2, and (not sent yet)
+    its scrapping of VIN2 on 03-01 and its removal of the pack on 03-03."""
+    both = uscc(13)
+    world.ok(
+        world.ev("enterprise_registered", D, REGULATOR, enterprise=both,
+                 name="Dismantler and outlet", roles=["dismantler", "outlet"], region="110100"),
+        world.ev("outlet_registered", D, REGULATOR, enterprise=both, serves=[AUTOMAKER],
+                 region="110100", address="3 Outlet Road"),
+    )  # fmt: skip
+    pack = code(18)
+    world.pack_in_vehicle(pack, VIN2)
+    world.set_now("2025-03-20")
+    scrapped = world.ev("vehicle_scrapped", "2025-03-01", both, vin=VIN2, certificate_no="SC-2",
+                        batteries_present=[pack])  # fmt: skip
+    removed = world.ev("removed", "2025-03-03", both, battery=pack, vin=VIN2, reason="scrapping")
+    return both, pack, scrapped, removed
+
+
+def test_a_late_collection_that_makes_a_later_one_the_second_is_refused(world, store):
+    """The first collection (03-02) arrives after the removal (03-03) and the collection of
+    03-04: in order the 03-04 one is refused, so the late one may not make it a second
+    collection either. Only the next event on record was compared (the removal)."""
+    both, pack, scrapped, removed = _scrapped_by_a_dismantler_that_is_an_outlet(world)
+    world.ok(scrapped, removed, world.ev("collected", "2025-03-04", both, battery=pack))
+    late = world.one(world.ev("collected", "2025-03-02", both, battery=pack))
+    assert late.status == "rejected"
+    assert [x.rule for x in late.reasons] == ["BT-005"]
+    assert "already collected" in late.reasons[0].message
+    assert rebuild(store).older_rules == []
 
 
 def test_a_late_collection_before_the_same_outlet_s_collection_is_refused(world, store):

@@ -326,14 +326,19 @@ def fold_code(
     *,
     start: Battery | None = None,
     static: Battery | None = None,
+    collections: bool = False,
 ) -> Fold:
     """Fold `code`'s events (seq, event) in order from `start`; stop at the first misfit.
 
     `static` carries attributes other subjects provided when the code was first seen (mass of
     a reprocessed product's inputs, the vehicle's automaker), which a lone timeline cannot.
+    `collections`: also judge each `collected` by BT-005 (`collected_again`), for the stored
+    events after a late one, which must not turn a later collection into a second one.
     """
     state = start
     for seq, ev in timeline:
+        if collections and ev.type is T.COLLECTED and (again := collected_again(ev, state, code)):
+            return Fold(state, (seq, ev, again))
         for part in code_steps(code, ev):
             result = advance_code(
                 state,

@@ -411,7 +411,12 @@ class Ingestor:
             start = start.copy()
             stamp(start, seq, ev.time_us, new=before[code] is None)
             fold = fold_code(
-                code, later[code], registry, start=start, static=batch.batteries.get(code)
+                code,
+                later[code],
+                registry,
+                start=start,
+                static=batch.batteries.get(code),
+                collections=ev.type is EventType.COLLECTED,
             )
             if fold.failed:
                 decision.reasons.append(_conflict(ev, fold.failed))
