@@ -53,6 +53,16 @@ def test_an_automaker_cannot_take_over_another_automakers_outlet() -> None:
     assert reg.outlets[OUTLET].address == "1 Outlet Road"
 
 
+def test_only_an_automaker_registers_an_outlet_as_its_own() -> None:
+    """`serves` lists automakers: a battery maker listing itself stood in the published
+    registry as an automaker with an outlet."""
+    reg = world()
+    ((field, message),) = outlet(reg, MAKER, OUTLET, [MAKER], "x")
+    assert field == "reporter" and "not registered as an automaker" in message
+    assert MAKER not in reg.outlets[OUTLET].serves
+    assert outlet(reg, AUTOMAKER2, OUTLET, [AUTOMAKER2], "x") == []
+
+
 def test_an_outlet_cannot_add_whom_it_collects_for() -> None:
     reg = world()
     ((field, message),) = outlet(reg, OUTLET2, OUTLET2, [AUTOMAKER2, AUTOMAKER], "y")

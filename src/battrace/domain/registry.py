@@ -109,7 +109,7 @@ def _last_regulator(reg: Registry, ent: str) -> bool:
 
 
 def _outlet_refused(
-    reporter: str, ent: str, serves: frozenset[str], before: Outlet | None
+    reg: Registry, reporter: str, ent: str, serves: frozenset[str], before: Outlet | None
 ) -> Reason | None:
     """Why an enterprise other than a regulator may not report this outlet registration.
     An automaker registers an outlet as one of its own (`serves` names only itself, and
@@ -137,6 +137,15 @@ def _outlet_refused(
             "BT-004",
             "an enterprise registers an outlet for itself: `serves` must list only the "
             f"reporter {reporter} (a regulator registers it for others)",
+        )
+    if Role.AUTOMAKER not in reg.roles_of(reporter):
+        # `serves` lists automakers: anyone else listing itself would stand as an automaker
+        # with an outlet (BT-024's coverage) without being one
+        return Reason(
+            "reporter",
+            "BT-004",
+            f"{reporter} is not registered as an automaker: only an automaker registers an "
+            "outlet that collects for it (a regulator registers any outlet)",
         )
     return None
 
@@ -224,7 +233,7 @@ def apply_registry_fact(reg: Registry, ev: Event) -> list[Reason]:
         ent = p["enterprise"]
         serves = frozenset(p["serves"])
         before = reg.outlets.get(ent)
-        refused = None if is_regulator else _outlet_refused(reporter, ent, serves, before)
+        refused = None if is_regulator else _outlet_refused(reg, reporter, ent, serves, before)
         if refused is not None:
             return [refused]
         reasons = []
