@@ -64,3 +64,24 @@ def test_a_finding_does_not_name_other_enterprises_to_the_one_it_is_about(api: A
     assert "another enterprise" in mine[0]["message_en"]
     regulator = api.get("/v1/findings?rule=BT-003", kit.REGULATOR).json()["items"]
     assert kit.MAKER in regulator[0]["message_en"]
+
+
+def test_a_rejection_does_not_name_the_pack_a_module_is_part_of(api: Api) -> None:
+    """BT-006 named the parent pack to an enterprise that never touched either; the full
+    view, where the parent is shown, is for involved enterprises only."""
+    from battrace.identity import ProductType
+    from battrace.sim.build import at, produced
+
+    module = kit.code(64, kind=ProductType.MODULE)
+    pack = kit.code(65)
+    api.ok(produced("m-64", at("2025-01-03", 9), kit.MAKER, module, mass_kg=30))
+    api.ok(produced("p-65", at("2025-01-03", 10), kit.MAKER, pack, components=[module]))
+    body = api.send(api.ev("received", "2025-01-04", kit.AUTOMAKER2, battery=module))
+    (result,) = body["results"]
+    messages = " ".join(r["message"] for r in result["reasons"])
+    assert result["status"] == "rejected"
+    assert pack not in messages
+    assert "another battery" in messages
+    assert module in messages  # what the event named stays
+    regulator = api.send(api.ev("received", "2025-01-04", kit.REGULATOR, battery=module))
+    assert pack in " ".join(r["message"] for r in regulator["results"][0]["reasons"])

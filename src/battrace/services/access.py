@@ -162,12 +162,15 @@ def reporter_problems(p: Principal, raws: Sequence[Any]) -> list[Reason | None]:
 #: identifiers a rejection message may name: USCCs (18) and VINs (17), as whole words
 _USCC_WORD = re.compile(r"\b[0-9A-HJ-NP-RTUW-Y]{18}\b")
 _VIN_WORD = re.compile(r"\b[0-9A-HJ-NPR-Z]{17}\b")
+#: a GB/T 34014 code (24 characters) or a reprocessed product's 19-character short form
+_CODE_WORD = re.compile(r"\b(?:[0-9A-Z]{24}|[0-9A-Z]{17}R[PMC])\b")
 
 
 def shape_reasons(p: Principal, raw: Any, reasons: Sequence[Reason]) -> list[Reason]:
     """Rejection reasons as the caller may read them: an enterprise learns why its event does
-    not fit, but not who else holds a battery or which vehicle it sits in — enterprises and
-    VINs its own event did not name are replaced by a neutral word. Regulators see all."""
+    not fit, but not who else holds a battery, which vehicle it sits in or which pack it is
+    part of — enterprises, VINs and battery codes its own event did not name are replaced by a
+    neutral word. Regulators see all."""
     if p.is_regulator or not reasons:
         return list(reasons)
     named = _texts(raw) if isinstance(raw, dict) else ""
@@ -177,10 +180,14 @@ def shape_reasons(p: Principal, raw: Any, reasons: Sequence[Reason]) -> list[Rea
         word = m.group(0)
         return word if word in named else "another vehicle (其他车辆)"
 
-    return [
-        Reason(r.field, r.rule, _VIN_WORD.sub(vehicle, _mask_enterprises(r.message, mine, named)))
-        for r in reasons
-    ]
+    def battery(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return word if word in named else "another battery (其他电池)"
+
+    def shaped(text: str) -> str:
+        return _CODE_WORD.sub(battery, _VIN_WORD.sub(vehicle, _mask_enterprises(text, mine, named)))
+
+    return [Reason(r.field, r.rule, shaped(r.message)) for r in reasons]
 
 
 def _mask_enterprises(text: str, mine: str, named: str = "") -> str:
