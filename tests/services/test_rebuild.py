@@ -337,3 +337,32 @@ def test_corrections_refold_with_what_other_codes_gave_and_rebuild_agrees(world,
     report = rebuild(store)
     assert report.misfits == [] and report.older_rules == []
     assert snapshot(store) == before
+
+
+def test_a_part_takes_its_manufacturer_codes_owner_when_the_code_is_assigned_later(
+    world, store
+):
+    """A module freed by dismantling, its manufacturer code (003) held by nobody yet, had
+    nobody obligated for it; once 003 is assigned, a rebuild (and `trace --as-of`, folding
+    with today's registry) gave it the new owner while the projection kept none."""
+    from battrace.identity import ProductType
+    from tests.kit import MAKER2, RECYCLER
+
+    pack, part = code(1), code(7, kind=ProductType.MODULE, maker="003")
+    world.set_now("2025-03-10")
+    world.pack_in_vehicle(pack)
+    world.ok(
+        world.ev("removed", "2025-02-01", AUTOMAKER, battery=pack, vin=VIN1, reason="retired"),
+        world.ev("shipped", "2025-02-02", AUTOMAKER, battery=pack, to=RECYCLER),
+        world.ev("received", "2025-02-03", RECYCLER, battery=pack),
+        world.ev("dismantled", "2025-02-04", RECYCLER, battery=pack, parts=[part]),
+    )
+    assert store.battery(part).obligated is None
+    assign = world.ev("manufacturer_code_assigned", "2025-02-10", REGULATOR, enterprise=MAKER2,
+                      manufacturer_code="003")  # fmt: skip
+    # in the same batch as an event that reads the part's state afterwards
+    world.ok(assign, world.ev("shipped", "2025-02-11", RECYCLER, battery=part, to=REPROCESSOR))
+    assert store.battery(part).obligated == MAKER2
+    before = snapshot(store)
+    assert rebuild(store).misfits == []
+    assert snapshot(store) == before

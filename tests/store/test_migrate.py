@@ -94,3 +94,33 @@ def test_0004_and_0005_mark_the_batteries_their_holder_collected_from_the_log(wo
     again = world.one(world.ev("collected", "2025-03-07", OUTLET, battery=held))
     assert [(x.field, x.rule) for x in again.reasons] == [("battery", "BT-005")]
     world.ok(world.ev("collected", "2025-03-07", OUTLET2, battery=moved))
+
+
+def test_0006_gives_parts_without_an_obligated_enterprise_their_codes_owner(world, store):
+    """A store written before 0006 kept nobody obligated for a part freed by dismantling
+    before its manufacturer code had an owner, after the code was assigned: 0006 gives it the
+    owner, as a fold of the log with today's registry does."""
+    from battrace.identity import ProductType
+    from tests.kit import AUTOMAKER, MAKER2, RECYCLER, REGULATOR
+
+    pack, part = code(73), code(8, kind=ProductType.MODULE, maker="003")
+    world.set_now("2025-03-20")
+    world.pack_in_vehicle(pack)
+    world.ok(
+        world.ev("removed", "2025-02-01", AUTOMAKER, battery=pack, vin=VIN1, reason="retired"),
+        world.ev("shipped", "2025-02-02", AUTOMAKER, battery=pack, to=RECYCLER),
+        world.ev("received", "2025-02-03", RECYCLER, battery=pack),
+        world.ev("dismantled", "2025-02-04", RECYCLER, battery=pack, parts=[part]),
+        world.ev("manufacturer_code_assigned", "2025-02-10", REGULATOR, enterprise=MAKER2,
+                 manufacturer_code="003"),
+    )  # fmt: skip
+    with store.engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0005")
+        conn.execute(sa.text("UPDATE batteries SET obligated = NULL WHERE code = :c"), {"c": part})
+    migrate.upgrade(store.engine)
+    with store.engine.connect() as conn:
+        obligated = dict(conn.execute(sa.text("SELECT code, obligated FROM batteries")).all())
+    assert obligated[part] == MAKER2
+    assert obligated == {k: b.obligated for k, b in fold_log(store)[0].items()}
+    indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("batteries")}
+    assert "ix_batteries_unobligated" in indexes

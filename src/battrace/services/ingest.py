@@ -288,6 +288,8 @@ class Ingestor:
         self._apply(batch, decision)
         if decision.registry_changed:
             self._reg_changed = True
+            if ev.type is EventType.MANUFACTURER_CODE_ASSIGNED:
+                self._oblige_parts(w, batch, ev.payload)
         ctx = batch.flag_context
         ctx.before, ctx.after, ctx.vehicle_before = before, decision.batteries, v_before
         ctx.vehicle_after, ctx.registry = decision.vehicle, registry
@@ -372,6 +374,19 @@ class Ingestor:
         if decision.vehicle is not None:
             stamp(decision.vehicle, seq, ev.time_us, new=v_before is None)
         return decision, before, v_before
+
+    def _oblige_parts(self, w: Writer, batch: Batch, p: dict[str, Any]) -> None:
+        """A manufacturer code's new owner is obligated for the parts of it freed by
+        dismantling before it had one, as a fold with today's registry (`rebuild`, `trace
+        --as-of`) makes it: in the store, and in the states this batch holds."""
+        mc, owner = p["manufacturer_code"], p["enterprise"]
+        self._flush(w, batch)
+        w.oblige_unobligated(mc, owner)
+        for code, b in batch.batteries.items():
+            if b is not None and b.obligated is None and b.manufacturer == mc:
+                nb = b.copy()
+                nb.obligated = owner
+                batch.batteries[code] = nb
 
     def _decide_late(
         self, w: Writer, registry: Registry, batch: Batch, ev: Event, seq: int

@@ -22,7 +22,7 @@ SCRIPT_LOCATION = "battrace.store:migrations"
 
 #: the newest migration in this code (`head_revision()` reads it from the scripts; a test
 #: keeps the two equal, so a new migration cannot be added without raising this)
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 #: Alembic's own table, as Alembic names it by default
 VERSION_TABLE = "alembic_version"

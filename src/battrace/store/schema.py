@@ -143,6 +143,14 @@ batteries = Table(
         sqlite_where=text("successor IS NOT NULL"),
         postgresql_where=text("successor IS NOT NULL"),
     ),
+    #: parts freed by dismantling whose manufacturer code had no owner yet: an assignment
+    #: gives them one (`Writer.oblige_unobligated`)
+    Index(
+        "ix_batteries_unobligated",
+        "manufacturer",
+        sqlite_where=text("obligated IS NULL"),
+        postgresql_where=text("obligated IS NULL"),
+    ),
 )
 
 #: Projection: vehicles and the packs bound to them now.

@@ -290,6 +290,14 @@ class Writer:
                 emptied,
             )
 
+    def oblige_unobligated(self, manufacturer_code: str, enterprise: str) -> None:
+        """Codes of `manufacturer_code` that nobody is obligated for (parts freed by
+        dismantling before the code had an owner) take its new owner."""
+        self._exec(
+            "UPDATE batteries SET obligated = ? WHERE manufacturer = ? AND obligated IS NULL",
+            (enterprise, manufacturer_code),
+        )
+
     def delete_battery(self, code: str) -> None:
         """Drop a code's projection (a correction withdrew its registration)."""
         self._exec("DELETE FROM batteries WHERE code = ?", (code,))
