@@ -124,6 +124,37 @@ def test_a_correction_that_would_orphan_a_later_event_is_rejected(world, store):
     assert store.battery(pack).holder == AUTOMAKER
 
 
+def test_a_replacement_may_correct_an_event_that_later_events_stand_on(world, store):
+    """The withdrawal was checked without the replacement: a shipment already received could
+    not have its note fixed (the receipt fit no longer), though it fits the replacement.
+    The later events are judged with the replacement in the target's place."""
+    from battrace.services.rebuild import rebuild
+    from tests.services.test_rebuild import snapshot
+
+    pack = code(7)
+    ship = world.ev("shipped", D, MAKER, battery=pack, to=AUTOMAKER, hour=11, note="tpyo")
+    world.ok(
+        world.produce(pack, D), ship, world.ev("received", "2025-01-04", AUTOMAKER, battery=pack)
+    )
+    fixed = dict(ship, id="fixed-7", note="typo fixed")
+    r = world.one(correction(world, ship, replacement=fixed))
+    assert r.status == "accepted", r.reasons
+    assert store.battery(pack).holder == AUTOMAKER
+    history = trace(store, pack).as_dict()["history"]
+    live = [e["id"] for e in history if e["type"] == "shipped" and "withdrawn_by_leaf" not in e]
+    assert live == ["fixed-7"]
+    # a replacement the later events do not fit is still refused, naming the one
+    again = dict(fixed, id="fixed-8", to=OUTLET)
+    r = world.one(correction(world, fixed, replacement=again))
+    assert r.status == "rejected"
+    assert r.reasons[0].field == "replacement.time"
+    assert "received" in r.reasons[0].message
+    assert store.battery(pack).holder == AUTOMAKER
+    before = snapshot(store)
+    assert rebuild(store).misfits == []
+    assert snapshot(store) == before
+
+
 def test_only_the_reporter_of_the_target_may_correct_it(world):
     pack = code(7)
     ship = world.ev("shipped", D, MAKER, battery=pack, to=OUTLET, hour=11)

@@ -46,12 +46,24 @@ def correct(
     w.insert_withdrawals([(target.seq, seq)])
     withdrawn = ing._revive(target)
     count_event(batch.stats, withdrawn, -1)
-    reasons = _refold_after_withdrawal(ing, w, registry, batch, withdrawn)
+    reasons, failed = _refold_after_withdrawal(ing, w, registry, batch, withdrawn)
     rep_result: EventResult | None = None
-    if not reasons and replacement is not None:
+    if replacement is not None and (not reasons or failed <= _subjects_of(replacement)):
+        # the later events that do not fit without the target may fit with the replacement
+        # in its place: it is decided from the stored timelines, the target withdrawn, and
+        # must leave every later event fitting (as a late event must)
         rep_result = _replacement(
-            ing, w, registry, batch, replacement, index, now_us, reported_us=target.recorded_us
+            ing,
+            w,
+            registry,
+            batch,
+            replacement,
+            index,
+            now_us,
+            reported_us=target.recorded_us,
+            refold=bool(reasons),
         )
+        reasons = []
         if rep_result.status != "accepted":
             reasons = [
                 Reason(f"replacement.{r.field}", r.rule, r.message) for r in rep_result.reasons
@@ -90,17 +102,34 @@ def _correction_problem(w: Writer, ev: Event, target: StoredEvent | None) -> Rea
     return None
 
 
+def _subjects_of(raw: Any) -> set[str]:
+    """The codes and the vehicle (`vin:…`) a raw replacement names, as far as it can be read
+    before validation (an unreadable one names nothing, and is rejected when validated)."""
+    if not isinstance(raw, dict):
+        return set()
+    out = {v for k in ("battery", "removed") if isinstance(v := raw.get(k), str)}
+    for k in ("inputs", "parts", "components", "batteries", "batteries_present"):
+        if isinstance(items := raw.get(k), list):
+            out.update(x for x in items if isinstance(x, str))
+    if isinstance(vin := raw.get("vin"), str):
+        out.add(f"vin:{vin}")
+    return out
+
+
 def _refold_after_withdrawal(
     ing: Ingestor, w: Writer, registry: Registry, batch: Batch, target: Event
-) -> list[Reason]:
+) -> tuple[list[Reason], set[str]]:
+    """Refold what the withdrawn `target` touched: the reasons a later event no longer fits,
+    and the subjects (codes, `vin:` vehicle) where one does not."""
     if target.type.is_registry:
         rebuilt, refused = registry_checked(w.registry_events(), ing.validation)
         if refused is not None:
-            return [_dependent(target, refused)]
+            return [_dependent(target, refused)], {"registry"}
         registry.__dict__.update(rebuilt.__dict__)
         ing._reg_changed = True
-        return []
+        return [], set()
     reasons: list[Reason] = []
+    failed: set[str] = set()
     codes = list(dict.fromkeys(c for c, _ in parts_of(target)))
     # a correction names no code of its own, so the batch has not loaded the target's: their
     # stored states carry what a lone timeline cannot (`fold_code`'s `static`)
@@ -113,6 +142,7 @@ def _refold_after_withdrawal(
         fold = fold_code(code, steps, registry, static=batch.batteries.get(code))
         if fold.failed:
             reasons.append(_dependent(target, fold.failed))
+            failed.add(code)
         else:
             batch.batteries[code] = fold.state
             batch.dirty_codes.add(code)
@@ -122,10 +152,11 @@ def _refold_after_withdrawal(
         fold = fold_vehicle(vin, steps, registry)
         if fold.failed:
             reasons.append(_dependent(target, fold.failed))
+            failed.add(f"vin:{vin}")
         else:
             batch.vehicles[vin] = fold.state
             batch.dirty_vins.add(vin)
-    return reasons
+    return reasons, failed
 
 
 def _replacement(
@@ -138,9 +169,11 @@ def _replacement(
     now_us: int,
     *,
     reported_us: int,
+    refold: bool = False,
 ) -> EventResult:
     """Apply a correction's replacement as its own event; its lateness (BT-020) is judged from
-    when the target was reported, since it stands in for that report."""
+    when the target was reported, since it stands in for that report. `refold`: decide it from
+    the stored timelines (some later event fits only with it in the target's place)."""
     ctx = ValidationContext(
         tables=ing.validation.tables,
         applications=ing.validation.applications,
@@ -166,7 +199,9 @@ def _replacement(
     if vin and vin not in batch.vehicles:
         batch.vehicles[vin] = w.load_vehicles([vin]).get(vin)
     existing = w.existing([checked.key])
-    return ing._one(w, registry, batch, checked, existing, index, now_us, reported_us=reported_us)
+    return ing._one(
+        w, registry, batch, checked, existing, index, now_us, reported_us=reported_us, refold=refold
+    )
 
 
 def _reload_overlay(ing: Ingestor, w: Writer, batch: Batch) -> None:

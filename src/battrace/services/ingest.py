@@ -257,9 +257,12 @@ class Ingestor:
         now_us: int,
         *,
         reported_us: int | None = None,
+        refold: bool = False,
     ) -> EventResult:
         """Decide and stage one event. `reported_us`: when the information was first reported
-        (a correction's replacement stands in for its target: lateness is judged from it)."""
+        (a correction's replacement stands in for its target: lateness is judged from it).
+        `refold`: decide it from its subjects' stored timelines, as a late event is, whatever
+        its time (a replacement after its target was withdrawn from them)."""
         try:
             body = ev.body if ev.body is not None else canonical_event(ev)
         except CanonicalizationError as exc:
@@ -271,7 +274,13 @@ class Ingestor:
             return dup
         if ev.type is EventType.CORRECTION:
             return correct(self, w, registry, batch, ev, body, index, now_us)
-        decision, before, v_before = self._decide(w, registry, batch, ev, self._frontier.size)
+        if refold:
+            self._flush(w, batch)
+            decision, before, v_before = self._decide_late(
+                w, registry, batch, ev, self._frontier.size
+            )
+        else:
+            decision, before, v_before = self._decide(w, registry, batch, ev, self._frontier.size)
         if not decision.accepted:
             self._stage_flags(batch, ev.key, ev.payload, decision.flags, None, now_us)
             batch.seen[ev.key] = (body, None, None)
