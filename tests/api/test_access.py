@@ -311,3 +311,17 @@ def test_a_regulator_key_loses_its_powers_when_the_role_is_taken_away(scene: Sce
                roles=["regulator"], region="110000"),
     )  # fmt: skip
     assert api.get("/v1/keys", "second").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/rules", "/v1/policy", "/v1/enterprises", "/healthz"])
+def test_a_revoked_or_unknown_key_is_refused_on_public_routes_too(scene: Scene, path: str) -> None:
+    """A key that does not work is a 401 everywhere (docs/api.md): the public routes answered
+    200 to it, so a client never learned its key had stopped working."""
+    api = scene.api
+    assert api.get(path).status_code == 200
+    bogus = {"Authorization": "Bearer btk_000000000000_" + "x" * 43}
+    assert api.client.get(path, headers=bogus).status_code == 401
+    assert api.get(path, B).status_code == 200
+    key_id = api.keys[B].split("_")[1]
+    api.delete(f"/v1/keys/{key_id}", REG)
+    assert api.get(path, B).status_code == 401

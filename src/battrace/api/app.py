@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 import battrace
 from battrace.api import problems
+from battrace.api.deps import presented_key
 from battrace.api.middleware import BodyLimit, Timing
 from battrace.api.routes import batteries, events, keys, log, ops, registry, uploads
 from battrace.api.schemas import ProblemOut
@@ -77,7 +78,10 @@ def create_app(
     app.state.battrace = state
     problems.install(app)
     for module in (events, uploads, batteries, registry, log, keys, ops):
-        app.include_router(module.router)
+        # a presented key is checked on every route, public ones too: a malformed, unknown or
+        # revoked key is a 401, never a silent fall back to the public tier (once per
+        # request: a route that asks for the caller gets the same principal)
+        app.include_router(module.router, dependencies=[Depends(presented_key)])
     app.mount(ops.DOCS_ASSETS, StaticFiles(directory=_swagger_ui_dir()), name="docs-assets")
     if options.web:
         plug_in_web(app)

@@ -37,6 +37,16 @@ async def principal(
 ) -> access.Principal:
     """The caller, from its bearer key (public without one). Only a presented key costs a
     store lookup, done in the thread pool."""
+    return await presented_key(request)
+
+
+async def presented_key(request: Request) -> access.Principal:
+    """The caller, as `principal` (without declaring the bearer scheme in the OpenAPI
+    document): every route checks a presented key, so a bad one is a 401 on public routes
+    too. Worked out once per request."""
+    known: access.Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     header = request.headers.get("authorization")
     if header is None:
         p = access.PUBLIC
