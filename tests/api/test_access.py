@@ -271,6 +271,15 @@ def test_regulators_administer_keys_and_the_key_is_shown_once(scene: Scene) -> N
     assert all("key" not in k for k in listed)
     api.keys["new"] = issued["key"]
     assert api.get("/v1/findings", "new").status_code == 200
+    # listed a page at a time, like every list (docs/api.md)
+    everyone = api.get("/v1/keys", REG).json()
+    assert (everyone["limit"], everyone["offset"], everyone["next_offset"]) == (100, 0, None)
+    first = api.get("/v1/keys?limit=2", REG).json()
+    assert first["next_offset"] == 2
+    rest = api.get("/v1/keys?limit=100&offset=2", REG).json()["items"]
+    assert [k["key_id"] for k in first["items"] + rest] == [
+        k["key_id"] for k in everyone["items"]
+    ]
 
 
 def test_keys_are_issued_only_for_registered_enterprises(scene: Scene) -> None:

@@ -483,9 +483,12 @@ class IssuedKeyOut(ApiKeyOut):
 
 
 class ApiKeysOut(Out):
-    """API keys."""
+    """A page of API keys."""
 
     items: list[ApiKeyOut]
+    limit: int
+    offset: int
+    next_offset: int | None
 
 
 # ---------------------------------------------------------------- operations

@@ -443,10 +443,17 @@ def issue_key(
     return apikeys.issue(store, enterprise=enterprise, role=role, now=now, label=label)
 
 
-def list_keys(store: SqlStore, p: Principal, *, enterprise: str | None = None) -> list[ApiKey]:
-    """List API keys: regulators only."""
+def list_keys(
+    store: SqlStore,
+    p: Principal,
+    *,
+    enterprise: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ApiKey]:
+    """List API keys (a page of them): regulators only."""
     require_regulator(p, "API key administration")
-    return apikeys.list_keys(store, enterprise=enterprise)
+    return apikeys.list_keys(store, enterprise=enterprise, limit=limit, offset=offset)
 
 
 def revoke_key(store: SqlStore, p: Principal, key_id: str, *, now: dt.datetime) -> ApiKey:

@@ -202,11 +202,15 @@ def acting_role(store: SqlStore, key: ApiKey) -> KeyRole:
     return KeyRole.REGULATOR if "regulator" in roles.split(",") else KeyRole.ENTERPRISE
 
 
-def list_keys(store: SqlStore, *, enterprise: str | None = None) -> list[ApiKey]:
-    """Every key (active and revoked), oldest first."""
+def list_keys(
+    store: SqlStore, *, enterprise: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[ApiKey]:
+    """Every key (active and revoked), oldest first; `limit` and `offset` page through them."""
     q = select(api_keys).order_by(api_keys.c.created_us, api_keys.c.key_id)
     if enterprise is not None:
         q = q.where(api_keys.c.enterprise == enterprise)
+    if limit is not None:
+        q = q.limit(limit).offset(offset)
     with store.engine.connect() as c:
         return [_row(r) for r in c.execute(q)]
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from battrace.api.deps import Caller, State
 from battrace.api.routes import problem_responses
+from battrace.api.routes.registry import Limit, Offset, page
 from battrace.api.schemas import ApiKeyOut, ApiKeysOut, IssuedKeyOut, KeyIssueIn
 from battrace.services import access
 
@@ -46,10 +47,13 @@ def list_keys(
     state: State,
     caller: Caller,
     enterprise: Annotated[str | None, Query(max_length=18)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Every key (active and revoked) with its enterprise and role, never a secret."""
-    keys = access.list_keys(state.store, caller, enterprise=enterprise)
-    return {"items": [k.as_dict() for k in keys]}
+    """Every key (active and revoked), oldest first, with its enterprise and role, never a
+    secret."""
+    keys = access.list_keys(state.store, caller, enterprise=enterprise, limit=limit, offset=offset)
+    return page([k.as_dict() for k in keys], limit, offset)
 
 
 @router.delete(
