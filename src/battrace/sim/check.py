@@ -103,7 +103,7 @@ class QualityReport:
     @property
     def audit_ran(self) -> bool:
         """True when battrace's audit ran (its rules can be scored)."""
-        return self.audit.startswith("ran ")
+        return self.audit.startswith("audit ran ")
 
     def imperfect(self) -> list[RuleQuality]:
         """Rules whose precision or recall is below 100 % (audit rules only if it ran)."""
@@ -239,7 +239,7 @@ def run_audit(store: SqlStore, settings: Settings, as_of: dt.date) -> str:
     if "store" not in params:
         args.insert(0, store)
     entry(*args, **kwargs)
-    return f"ran {module.__name__}.{entry.__name__} as of {as_of}"
+    return f"audit ran as of {as_of}"
 
 
 # ---------------------------------------------------------------- reading
