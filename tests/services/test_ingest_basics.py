@@ -108,3 +108,17 @@ def test_a_batch_runs_the_garbage_collector_less_often_and_only_the_batch(world)
         assert seen[-1] == 5_000_000 and gc.get_threshold()[0] == 5_000_000
     finally:
         gc.set_threshold(*saved)
+
+
+def test_a_line_that_is_not_json_says_where_in_the_line_it_stopped():
+    """The parser counted the line's own newline as a second line: the first line of a file
+    was reported as failing at 'line 2 column 1'."""
+    from battrace.services.batch import BadJson, parse_line
+
+    cut = parse_line(b'{"id": "x"\n')
+    assert isinstance(cut, BadJson)
+    assert cut.message == "unexpected end of data at character 11 of the line"
+    odd = parse_line(b'{"id": x}\r\n')
+    assert isinstance(odd, BadJson)
+    assert odd.message.endswith("at character 8 of the line")
+    assert "line 2" not in cut.message + odd.message

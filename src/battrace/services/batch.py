@@ -153,7 +153,10 @@ def parse_line(line: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         if line.startswith(BOM):
             return parse_line(line[len(BOM) :])
-        return BadJson(str(exc))
+        # the parser counts the line's own newline as a second line ("line 2 column 1"): say
+        # where in this line it stopped instead (the result already names the file's line)
+        end = len(line.rstrip(b"\r\n").decode("utf-8", "replace"))
+        return BadJson(f"{exc.msg} at character {min(exc.pos, end) + 1} of the line")
 
 
 def decode_line(line: bytes | None) -> Any:
