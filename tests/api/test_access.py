@@ -277,9 +277,7 @@ def test_regulators_administer_keys_and_the_key_is_shown_once(scene: Scene) -> N
     first = api.get("/v1/keys?limit=2", REG).json()
     assert first["next_offset"] == 2
     rest = api.get("/v1/keys?limit=100&offset=2", REG).json()["items"]
-    assert [k["key_id"] for k in first["items"] + rest] == [
-        k["key_id"] for k in everyone["items"]
-    ]
+    assert [k["key_id"] for k in first["items"] + rest] == [k["key_id"] for k in everyone["items"]]
 
 
 def test_keys_are_issued_only_for_registered_enterprises(scene: Scene) -> None:

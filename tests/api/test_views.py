@@ -190,3 +190,12 @@ def test_a_scorecard_with_nothing_to_count_says_null_not_a_dash(api: Api) -> Non
 def test_a_previous_size_past_64_bits_is_a_422(api: Api) -> None:
     r = api.get(f"/v1/batteries/{kit.code(1)}/bundle?previous_size={2**63}", kit.REGULATOR)
     assert r.status_code == 422, r.text
+
+
+def test_an_unknown_code_that_is_not_a_valid_code_says_why(api) -> None:
+    """The API said only "no event names XYZ"; `trace` also says why the code looks mistyped."""
+    r = api.get("/v1/batteries/XYZ")
+    assert r.status_code == 404
+    assert "no event names XYZ, and it is not a valid GB/T 34014 code" in r.json()["detail"]
+    valid = api.get(f"/v1/batteries/{kit.code(99)}").json()["detail"]
+    assert "not a valid" not in valid

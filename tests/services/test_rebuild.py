@@ -339,9 +339,7 @@ def test_corrections_refold_with_what_other_codes_gave_and_rebuild_agrees(world,
     assert snapshot(store) == before
 
 
-def test_a_part_takes_its_manufacturer_codes_owner_when_the_code_is_assigned_later(
-    world, store
-):
+def test_a_part_takes_its_manufacturer_codes_owner_when_the_code_is_assigned_later(world, store):
     """A module freed by dismantling, its manufacturer code (003) held by nobody yet, had
     nobody obligated for it; once 003 is assigned, a rebuild (and `trace --as-of`, folding
     with today's registry) gave it the new owner while the projection kept none."""

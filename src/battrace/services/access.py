@@ -32,12 +32,12 @@ from battrace.domain.lifecycle import Battery
 from battrace.domain.policy import Policy
 from battrace.domain.vocab import State
 from battrace.errors import AccessDenied, NotFound
-from battrace.identity import CodeTables, InvalidCode, parse_battery_code
+from battrace.identity import DEFAULT_TABLES, CodeTables, InvalidCode, parse_battery_code
 from battrace.services import apikeys, audit, registry_view, uploads
 from battrace.services import log as log_service
 from battrace.services.apikeys import ApiKey, IssuedKey
 from battrace.services.key_roles import KeyRole
-from battrace.services.trace import Trace, enclosing_unit, history_entry, vehicle_view
+from battrace.services.trace import Trace, enclosing_unit, history_entry, misread, vehicle_view
 from battrace.store.sql import SqlStore
 
 
@@ -281,7 +281,10 @@ def battery_view(
 ) -> dict[str, Any]:
     """A code's view shaped by the caller's tier: public fields for everyone; state, holder,
     VIN, links, masses and history for regulators and involved enterprises."""
-    b = registry_view.battery(store, code)
+    try:
+        b = registry_view.battery(store, code)
+    except NotFound as exc:  # say why the code may be mistyped, as `trace` does
+        raise NotFound(f"{exc}{misread(code, tables or DEFAULT_TABLES)}") from None
     out = public_battery(store, b, policy=policy, tables=tables)
     if p.is_public or p.enterprise is None:
         return {**out, "view": "public"}

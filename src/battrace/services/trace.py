@@ -14,7 +14,14 @@ from battrace.domain.events import ValidationContext
 from battrace.domain.lifecycle import Battery, Vehicle
 from battrace.domain.vocab import State
 from battrace.errors import NotFound
-from battrace.identity import DEFAULT_TABLES, CodeError, battery_code_errors, describe, vin_errors
+from battrace.identity import (
+    DEFAULT_TABLES,
+    CodeError,
+    CodeTables,
+    battery_code_errors,
+    describe,
+    vin_errors,
+)
 from battrace.services.common import end_of_day_us, registry_from, revive, rfc3339
 from battrace.store.rows import StoredEvent
 from battrace.store.sql import SqlStore
@@ -90,9 +97,13 @@ def trace(
 
 
 def _misread(code: str, validation: ValidationContext | None) -> str:
-    """Why a code no event names may be mistyped (checked only once nothing was found: an
-    invalid code can never be stored, so saying why beats a bare "not found")."""
-    tables = validation.tables if validation is not None else DEFAULT_TABLES
+    return misread(code, validation.tables if validation is not None else DEFAULT_TABLES)
+
+
+def misread(code: str, tables: CodeTables = DEFAULT_TABLES) -> str:
+    """Why a code no event names may be mistyped, as the end of a "not found" sentence ("" for
+    a valid code): checked only once nothing was found, since an invalid code can never be
+    stored, so saying why beats a bare "not found"."""
     return _why_not(battery_code_errors(code, tables=tables), "GB/T 34014 code")
 
 

@@ -426,14 +426,16 @@ def _time(raw: Any) -> str:
     except ValueError:
         m = _LOOSE_TIME.fullmatch(text)  # 2025-1-3 9:05, as spreadsheets write it
         if m is None:
+            q = _quote(raw)
             raise ValueError(
-                f"“{_quote(raw)}”不是时间（格式 2025-01-03 10:00）|{_quote(raw)!r} is not a time (2025-01-03 10:00)"
+                f"“{q}”不是时间（格式 2025-01-03 10:00）|{q!r} is not a time (2025-01-03 10:00)"
             ) from None
         try:
             y, mo, d, h, mi, sec = (int(g) for g in m.groups(default="0"))
             when = dt.datetime(y, mo, d, h, mi, sec)
         except ValueError:
-            raise ValueError(f"“{_quote(raw)}”不是有效时间|{_quote(raw)!r} is not a valid time") from None
+            q = _quote(raw)
+            raise ValueError(f"“{q}”不是有效时间|{q!r} is not a valid time") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=CST)
     return when.isoformat()
