@@ -88,8 +88,15 @@ class Web:
         self.client.cookies.clear()
         if who is None:
             return
-        r = self.client.post("/signin", data={"key": self.api.keys[who]}, follow_redirects=False)
+        r = self.sign_in_with(self.api.keys[who])
         assert r.status_code == 303, r.text
+
+    def sign_in_with(self, key: str, *, headers: dict[str, str] | None = None, **form: str) -> Any:
+        """Open the sign-in form and send it with `key` (and other fields), as a browser
+        does: the form's token and its cookie go along."""
+        page = self.client.get("/signin")
+        data = {"key": key, "csrf": self.csrf(page.text), **form}
+        return self.client.post("/signin", data=data, headers=headers, follow_redirects=False)
 
     def get(self, path: str, who: str | None = None, **kw: Any) -> Any:
         """GET a page as `who` (redirects not followed)."""

@@ -44,7 +44,7 @@ def test_the_start_page_depends_on_who_signed_in(web):
 
 
 def test_a_bad_key_does_not_sign_in_and_the_cookie_never_holds_the_key(web):
-    r = web.client.post("/signin", data={"key": "btk_nope_nope"}, follow_redirects=False)
+    r = web.sign_in_with("btk_nope_nope")
     assert r.status_code == 401
     assert "bt_session" not in r.cookies
     web.sign_in(kit.REGULATOR)
@@ -71,12 +71,75 @@ def test_revoking_the_key_ends_its_sessions(web):
     assert web.client.get("/upload", follow_redirects=False).status_code == 303
 
 
-def test_sign_in_only_returns_to_local_pages(web):
+def test_a_sign_in_posted_from_another_site_is_refused(web):
+    """Login CSRF: a page elsewhere auto-submitted the form with the attacker's key and the
+    viewer was signed in as the attacker (then uploaded into the attacker's account). A post
+    from another site brings no SameSite cookie of the sign-in form, hence no valid token."""
+    attacker = web.api.keys[kit.SHADY]
+    web.client.cookies.clear()
+    r = web.client.post("/signin", data={"key": attacker}, follow_redirects=False)
+    assert r.status_code == 403
+    assert "bt_session" not in r.headers.get("set-cookie", "")
+    assert 'id="signin-refused"' in r.text and "不是从本站提交的" in r.text
+    # the attacker's own form token is no good without the cookie it was made for
+    token = web.csrf(web.client.get("/signin").text)
+    web.client.cookies.clear()
+    r = web.client.post("/signin", data={"key": attacker, "csrf": token}, follow_redirects=False)
+    assert r.status_code == 403 and "bt_session" not in r.headers.get("set-cookie", "")
+    # nor a cookie without the form's token, or with another one
+    web.client.get("/signin")
+    for bad in ({}, {"csrf": "x" * 24}, {"csrf": "é"}):
+        r = web.client.post("/signin", data={"key": attacker, **bad}, follow_redirects=False)
+        assert r.status_code == 403, bad
+    assert web.client.get("/upload", follow_redirects=False).status_code == 303
+
+
+def test_the_refusal_is_in_english_too_and_offers_a_fresh_form(web):
+    web.client.cookies.clear()
+    r = web.client.post(
+        "/signin?lang=en", data={"key": web.api.keys[kit.MAKER]}, follow_redirects=False
+    )
+    assert r.status_code == 403 and "was not sent from this site" in r.text
+    # the refusal page's form works
     r = web.client.post(
         "/signin",
-        data={"key": web.api.keys[kit.REGULATOR], "next": "//evil.example/x"},
+        data={"key": web.api.keys[kit.MAKER], "csrf": web.csrf(r.text)},
         follow_redirects=False,
     )
+    assert r.status_code == 303 and "bt_session" in r.headers["set-cookie"]
+
+
+def test_the_sign_in_form_cookie_is_strict_http_only_and_short_lived(web):
+    web.client.cookies.clear()
+    cookie = web.client.get("/signin").headers["set-cookie"].lower()
+    assert "bt_signin=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert "max-age=3600" in cookie
+
+
+def test_a_sign_in_form_expires_after_an_hour():
+    from battrace.web import session
+
+    secret = b"k" * 32
+    cookie = session.signin_cookie(now=1_000_000)
+    token = session.signin_token(secret, cookie)
+    assert session.check_signin(secret, cookie, token, now=1_000_000 + 3599)
+    assert not session.check_signin(secret, cookie, token, now=1_000_000 + 3600)
+    assert not session.check_signin(b"j" * 32, cookie, token, now=1_000_000)
+    assert not session.check_signin(secret, cookie + "0", token, now=1_000_000)
+    assert not session.check_signin(secret, "garbage", token, now=1_000_000)
+
+
+def test_a_sign_in_whose_origin_is_another_site_is_refused(web):
+    key = web.api.keys[kit.MAKER]
+    web.client.cookies.clear()
+    r = web.sign_in_with(key, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and "bt_session" not in r.headers.get("set-cookie", "")
+    r = web.sign_in_with(key, headers={"Origin": "http://testserver"})
+    assert r.status_code == 303
+
+
+def test_sign_in_only_returns_to_local_pages(web):
+    r = web.sign_in_with(web.api.keys[kit.REGULATOR], next="//evil.example/x")
     assert r.headers["location"] == "/"
 
 
@@ -242,7 +305,7 @@ def test_the_session_cookie_is_secure_when_the_platform_is_served_over_https(web
 
     state = web.api.app.state.battrace
     state.settings = dataclasses.replace(state.settings, public_url="https://trace.example.cn")
-    r = web.client.post("/signin", data={"key": web.api.keys[kit.MAKER]}, follow_redirects=False)
+    r = web.sign_in_with(web.api.keys[kit.MAKER])
     assert "secure" in r.headers["set-cookie"].lower()
 
 

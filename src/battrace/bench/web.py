@@ -87,7 +87,11 @@ def demo_client(demo: Demo) -> Iterator[tuple[Any, dict[str, str]]]:
                 ("enterprise", subjects["recycler"], "enterprise"),
             ):
                 token = apikeys.issue(store, enterprise=uscc, role=role, now=now).token
-                r = client.post("/signin", data={"key": token}, follow_redirects=False)
+                form = client.get("/signin").text
+                csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+                r = client.post(
+                    "/signin", data={"key": token, "csrf": csrf}, follow_redirects=False
+                )
                 cookies[f"cookie_{who}"] = r.cookies.get("bt_session") or ""
                 client.cookies.clear()
             yield client, {**cookies, **subjects}

@@ -355,6 +355,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "api_key": ("API 密钥", "API key"),
     "bad_key": ("密钥无效、未知或已吊销。", "The key is malformed, unknown or revoked."),
     "signin_required": ("请先登录。", "Please sign in first."),
+    "signin_refused": (
+        "未登录：登录表单已过期，或不是从本站提交的。请重新输入密钥并登录。",
+        "Not signed in: the sign-in form has expired or was not sent from this site. Enter "
+        "your key and sign in again.",
+    ),
 }
 
 #: the figures of a finding (its `detail`), by key: the finding page names each in the

@@ -22,6 +22,10 @@ from pathlib import Path
 
 COOKIE = "bt_session"
 LANG_COOKIE = "bt_lang"
+#: the pre-session cookie of the sign-in form (login CSRF, `signin_token`)
+SIGNIN_COOKIE = "bt_signin"
+#: how long a sign-in form may stay open
+SIGNIN_MAX_AGE_S = 3600
 SECRET_FILE = "web-session.key"
 #: a working day, and a little more
 MAX_AGE_S = 10 * 3600
@@ -126,3 +130,40 @@ def check_csrf(secret: bytes, session: Session | None, token: str | None) -> boo
     return bool(token) and hmac.compare_digest(
         (token or "").encode(), csrf_token(secret, session).encode()
     )  # bytes: compare_digest raises TypeError on non-ASCII text
+
+
+# Sign-in comes before any session, so its form cannot carry a session's token: another site
+# could post its own key and sign the viewer in as itself (login CSRF). The sign-in page sets a
+# short-lived random cookie (SameSite=Strict: a cross-site POST does not carry it) and the form
+# carries a token derived from it; POST /signin wants both.
+
+
+def signin_cookie(*, now: float | None = None) -> str:
+    """A fresh pre-session cookie value: a random nonce and its expiry."""
+    now = time.time() if now is None else now
+    return f"{secrets.token_urlsafe(16)}.{int(now) + SIGNIN_MAX_AGE_S}"
+
+
+def signin_cookie_left(value: str | None, *, now: float | None = None) -> float:
+    """Seconds a pre-session cookie value has left (0 when absent, malformed or expired)."""
+    if not value or value.count(".") != 1:
+        return 0
+    try:
+        expires = int(value.split(".")[1])
+    except ValueError:
+        return 0
+    return max(0, expires - (time.time() if now is None else now))
+
+
+def signin_token(secret: bytes, cookie: str) -> str:
+    """The sign-in form's token for a pre-session cookie value."""
+    return _b64(hmac.new(secret, b"signin\x00" + cookie.encode(), hashlib.sha256).digest()[:18])
+
+
+def check_signin(
+    secret: bytes, cookie: str | None, token: str | None, *, now: float | None = None
+) -> bool:
+    """True when `cookie` is an unexpired pre-session cookie and `token` is its form token."""
+    if not cookie or not token or signin_cookie_left(cookie, now=now) <= 0:
+        return False
+    return hmac.compare_digest(token.encode(), signin_token(secret, cookie).encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -9,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from battrace.services import apikeys
 from battrace.web import session
-from battrace.web.context import State, Web, Who, finish, render
+from battrace.web.context import State, Viewer, Web, WebState, Who, finish, render
 
 router = APIRouter()
 
@@ -35,9 +36,11 @@ def home(request: Request, who: Who) -> Response:
 
 
 @router.get("/signin")
-def signin_form(request: Request, who: Who, next: str | None = None) -> Response:
-    """The sign-in form."""
-    return render(request, who, "signin.html", next=_safe_next(next), failed=False)
+def signin_form(
+    request: Request, who: Who, state: State, web: Web, next: str | None = None
+) -> Response:
+    """The sign-in form (with its pre-session cookie and token)."""
+    return _signin_page(request, who, state, web, next=next)
 
 
 @router.post("/signin")
@@ -48,13 +51,20 @@ def signin(
     web: Web,
     key: Annotated[str, Form(max_length=200)],
     next: Annotated[str | None, Form()] = None,
+    csrf: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
-    """Check the key once; on success set the session cookie (the key is not kept)."""
+    """Check the key once; on success set the session cookie (the key is not kept).
+
+    Only the form this site served may sign in: it carries the token of the pre-session
+    cookie, which a post from another site does not bring along (login CSRF)."""
+    cookie = request.cookies.get(session.SIGNIN_COOKIE)
+    if _foreign_origin(request, state.settings.public_url) or not session.check_signin(
+        web.secret, cookie, csrf
+    ):
+        return _signin_page(request, who, state, web, next=next, status_code=403, refused=True)
     found = apikeys.authenticate(state.store, key.strip())
     if found is None:
-        return render(
-            request, who, "signin.html", status_code=401, next=_safe_next(next), failed=True
-        )
+        return _signin_page(request, who, state, web, next=next, status_code=401, failed=True)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(
         session.COOKIE,
@@ -62,12 +72,73 @@ def signin(
         max_age=session.MAX_AGE_S,
         httponly=True,
         samesite="lax",
-        # behind a TLS proxy the request arrives as http: the configured address says https
-        secure=request.url.scheme == "https"
-        or (state.settings.public_url or "").startswith("https://"),
+        secure=_secure(request, state.settings.public_url),
         path="/",
     )
+    resp.delete_cookie(session.SIGNIN_COOKIE, path="/signin")
     return finish(resp, who)
+
+
+def _signin_page(
+    request: Request,
+    who: Viewer,
+    state: State,
+    web: WebState,
+    *,
+    next: str | None,
+    status_code: int = 200,
+    failed: bool = False,
+    refused: bool = False,
+) -> Response:
+    """The sign-in form; its pre-session cookie is kept while it has more than half its life
+    left (two open tabs both work), and renewed otherwise."""
+    cookie = request.cookies.get(session.SIGNIN_COOKIE)
+    fresh = session.signin_cookie_left(cookie) <= session.SIGNIN_MAX_AGE_S / 2
+    if fresh or cookie is None:
+        cookie = session.signin_cookie()
+    resp = render(
+        request,
+        who,
+        "signin.html",
+        status_code=status_code,
+        next=_safe_next(next),
+        failed=failed,
+        refused=refused,
+        signin_token=session.signin_token(web.secret, cookie),
+    )
+    if fresh:
+        resp.set_cookie(
+            session.SIGNIN_COOKIE,
+            cookie,
+            max_age=session.SIGNIN_MAX_AGE_S,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request, state.settings.public_url),
+            path="/signin",
+        )
+    return resp
+
+
+def _secure(request: Request, public_url: str | None) -> bool:
+    """Cookies are Secure over HTTPS; behind a TLS proxy the request arrives as http, and the
+    configured address says https."""
+    return request.url.scheme == "https" or (public_url or "").startswith("https://")
+
+
+def _foreign_origin(request: Request, public_url: str | None) -> bool:
+    """True when the request's Origin header names another host than this site: its Host
+    header, a proxy's X-Forwarded-Host (a form on another site cannot set either), or the
+    configured public address. Browsers send Origin with every POST; an absent header
+    (older clients) or `null` is left to the token."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return False
+    host = urllib.parse.urlsplit(origin).netloc.lower()
+    ours = {request.headers.get("host", "").lower()}
+    ours |= {h.strip().lower() for h in request.headers.get("x-forwarded-host", "").split(",")}
+    if public_url:
+        ours.add(urllib.parse.urlsplit(public_url).netloc.lower())
+    return host not in ours
 
 
 @router.post("/signout")
