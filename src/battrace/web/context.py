@@ -8,6 +8,7 @@ into an `access.Principal` exactly as the API's bearer keys are, so the same tie
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from jinja2.utils import htmlsafe_json_dumps
 
 from battrace.api.state import ApiState
 from battrace.errors import NotFound
@@ -34,21 +36,43 @@ CSP = (
 )
 
 
+def script_json(value: Any) -> str:
+    """`value` as JSON to put inside `<script type="application/json">`, marked safe for the
+    templates: `<`, `>`, `&`, `'` (Jinja's `htmlsafe_json_dumps`) and U+2028/U+2029 become
+    `\\u` escapes, so a name from the data (an enterprise called `</script><h1>`) cannot end
+    the element, and `JSON.parse` reads the same value back. Pages embed JSON only this way
+    (`{{ charts | script_json }}`)."""
+    return htmlsafe_json_dumps(value, dumps=_dumps)
+
+
+def _dumps(value: Any, **kw: Any) -> str:
+    return (
+        json.dumps(value, ensure_ascii=False, **kw)
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def environment() -> jinja2.Environment:
+    """The templates, autoescaped, with the `script_json` filter."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(("html", "svg")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["script_json"] = script_json
+    return env
+
+
 @dataclass
 class WebState:
     """Per-app dashboard state: the session secret, the statistics cache, the templates."""
 
     secret: bytes
     cache: StatsCache = field(default_factory=StatsCache)
-    env: jinja2.Environment = field(
-        default_factory=lambda: jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            autoescape=jinja2.select_autoescape(("html", "svg")),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=jinja2.StrictUndefined,
-        )
-    )
+    env: jinja2.Environment = field(default_factory=environment)
 
 
 _LOCK = threading.Lock()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -61,5 +59,5 @@ def flows_page(request: Request, who: Who, state: State) -> Response:
         stages=stages,
         unqualified=fl.unqualified_recipients(f),
         top=f.links[:30],
-        chart=json.dumps(chart, ensure_ascii=False),
+        charts={"sankey": chart},
     )

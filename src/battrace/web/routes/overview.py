@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -40,7 +39,7 @@ def overview_page(request: Request, who: Who, state: State) -> Response:
         cp=cp,
         regions=regions,
         tiles=_tiles(o, lang),
-        charts=json.dumps(_charts(o, lang), ensure_ascii=False),
+        charts=_charts(o, lang),
     )
 
 
