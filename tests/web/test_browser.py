@@ -69,13 +69,32 @@ class Site:
     shots: Path
     errors: list[str] = field(default_factory=list)
 
-    def api(self, path: str, who: str | None = None) -> Any:
-        """GET an API path as JSON (with the key of `who`)."""
-        req = urllib.request.Request(self.base + path)
+    def api(self, path: str, who: str | None = None, body: Any = None) -> Any:
+        """GET an API path as JSON (with the key of `who`); POST `body` when given."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
         if who is not None:
             req.add_header("Authorization", f"Bearer {self.keys[who]}")
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
+
+    def rename(self, uscc: str, name: str) -> None:
+        """Register `uscc` again under another name (the regulator's registry fact)."""
+        e = self.api(f"/v1/enterprises/{uscc}")
+        event = {
+            "id": f"rename-{time.time_ns()}",
+            "type": "enterprise_registered",
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "reporter": self.subjects["regulator"],
+            "enterprise": uscc,
+            "name": name,
+            "roles": e["roles"],
+            "region": e["region"],
+        }
+        out = self.api("/v1/events", "regulator", {"events": [event]})
+        assert out["results"][0]["status"] == "accepted", out
 
 
 @pytest.fixture(scope="module")
@@ -326,6 +345,49 @@ def test_an_enterprise_uploads_a_sheet_and_sees_each_row(site, browser, tmp_path
         assert w.problems == []
     finally:
         w.close()
+
+
+#: shows the Sankey's tooltip for the renamed node (ECharts puts the formatter's HTML in a
+#: <div> of the chart), and gives the formatter's HTML for a link into or out of it (showTip
+#: cannot pick a link)
+SHOW_TIPS = """async () => {
+  const el = document.getElementById("sankey");
+  const chart = window.echarts.getInstanceByDom(el);
+  const series = chart.getOption().series[0];
+  const node = series.data.findIndex((n) => n.label_.includes("tip-injected"));
+  const id = node >= 0 ? series.data[node].name : null;
+  const link = series.links.find((l) => l.source === id || l.target === id);
+  chart.dispatchAction({ type: "showTip", seriesIndex: 0, dataIndex: node });
+  await new Promise((done) => setTimeout(done, 50));
+  const nodeTip = [...el.querySelectorAll("div")]
+    .filter((d) => !d.querySelector("svg") && d.textContent.includes("tip-injected"))
+    .map((d) => d.textContent);
+  const formatter = chart.getOption().tooltip[0].formatter;
+  const linkHtml = link ? formatter({ dataType: "edge", data: link }) : null;
+  return { node, nodeTip, linkHtml, injected: !!document.getElementById("tip-injected") };
+}"""
+
+
+def test_names_in_chart_tooltips_are_text_not_html(site, browser):
+    """The Sankey's tooltip formatter built HTML from enterprise names, which ECharts shows as
+    HTML: a name with an <img onerror=…> became an element (CSP stopped the handler, not the
+    markup)."""
+    uscc = site.subjects["recycler"]
+    before = site.api(f"/v1/enterprises/{uscc}")["name"]
+    hostile = '<img id="tip-injected" src="/x.png" onerror="document.title=1">'
+    site.rename(uscc, hostile + before)
+    w = Watched(browser, site, "regulator")
+    try:
+        w.open("/flows")
+        shown = w.page.evaluate(SHOW_TIPS)
+        assert shown["node"] >= 0 and shown["linkHtml"], shown
+        assert shown["injected"] is False
+        assert any(hostile in t for t in shown["nodeTip"]), shown
+        assert "<img" not in shown["linkHtml"] and "&lt;img id=" in shown["linkHtml"]
+        assert w.problems == []
+    finally:
+        w.close()
+        site.rename(uscc, before)
 
 
 def _count_findings(site: Site) -> int:

@@ -7,6 +7,13 @@
 
   var STAGE_COLORS = ["#1f6feb", "#2da44e", "#bf8700", "#8250df", "#0a7ea4", "#6e7781"];
 
+  /* Tooltip formatters return HTML, which ECharts inserts as it is: every piece of text from
+     the data (an enterprise's name) goes through escapeHtml. */
+  var HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  function escapeHtml(value) {
+    return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) { return HTML_ESCAPES[c]; });
+  }
+
   function chartData() {
     var el = document.getElementById("chart-data");
     return el ? JSON.parse(el.textContent) : {};
@@ -66,12 +73,15 @@
       tooltip: {
         trigger: "item", confine: true,
         formatter: function (p) {
+          var txt;
           if (p.dataType === "edge") {
             var s = byName[p.data.source], t = byName[p.data.target];
-            var txt = (s ? s.label_ : p.data.source) + " → " + (t ? t.label_ : p.data.target) + ": " + p.data.value;
-            return p.data.flagged ? txt + " (" + d.flaggedLabel + ": " + p.data.flagged + ")" : txt;
+            txt = (s ? s.label_ : p.data.source) + " → " + (t ? t.label_ : p.data.target) + ": " + p.data.value;
+            if (p.data.flagged) txt += " (" + d.flaggedLabel + ": " + p.data.flagged + ")";
+          } else {
+            txt = p.data.stage + " · " + p.data.label_ + ": " + p.value;
           }
-          return p.data.stage + " · " + p.data.label_ + ": " + p.value;
+          return escapeHtml(txt);
         }
       },
       series: [{
