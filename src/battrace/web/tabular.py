@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,14 +17,29 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
+#: text starting with these is a formula to Excel, WPS and LibreOffice (OWASP, "CSV Injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: text that is just a number: a spreadsheet reads it as that number, never as a formula
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, list | tuple | set):
-        return " ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}={v}" for k, v in value.items())
-    if isinstance(value, bool):
+        value = " ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = "; ".join(f"{k}={v}" for k, v in value.items())
+    elif isinstance(value, bool):
         return "Y" if value else "N"
-    return value
+    return defuse(value) if isinstance(value, str) else value
+
+
+def defuse(text: str) -> str:
+    """Text a spreadsheet shows as text: a cell from the data that starts like a formula
+    (an enterprise named `=HYPERLINK(…)`) gets a leading `'`, as OWASP advises. Numbers are
+    left to the caller as numbers, and text that is only a number stays as it is."""
+    if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
