@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from battrace.web.context import script_json
 from tests import kit
 
@@ -43,3 +45,31 @@ def test_an_enterprise_name_cannot_break_out_of_the_flows_chart_data(web):
 def test_the_overview_chart_data_parses(web):
     page = web.get("/overview", kit.REGULATOR).text
     assert set(_chart_data(page)) == {"state_chemistry", "events", "retirements", "findings"}
+
+
+def test_a_bundle_path_with_a_line_break_downloads_under_the_codes_own_name(web):
+    """`/battery/<code>%0d%0a/bundle.json` put the raw path into Content-Disposition, which
+    uvicorn refused to send: a 500."""
+    web.sign_in(kit.REGULATOR)
+    code = web.scenario.recycled
+    r = web.client.get(f"/battery/{code}%0d%0a/bundle.json", follow_redirects=False)
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == f'attachment; filename="{code}.bundle.json"'
+    assert code in r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "{code}%0d%0aSet-Cookie:%20x=1",
+        "{code}%22%3B%20filename=evil.exe",
+        "{code}%E2%80%A8x",
+        "%2E%2E",
+    ],
+)
+def test_a_bundle_path_with_characters_no_code_has_is_not_found(web, path):
+    web.sign_in(kit.REGULATOR)
+    raw = path.format(code=web.scenario.recycled)
+    r = web.client.get(f"/battery/{raw}/bundle.json", follow_redirects=False)
+    assert r.status_code == 404
+    assert "content-disposition" not in r.headers

@@ -3,6 +3,7 @@ and each event's inclusion proof checked against the latest signed checkpoint.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -29,6 +30,8 @@ TAKES_CUSTODY = {
     "dismantled",
 }
 MAX_TREE = 200
+#: the characters a battery code has (GB/T 34014): nothing else may reach a header
+CODE_CHARS = re.compile(r"[0-9A-Z]{1,64}")
 
 
 @router.get("/battery/{code}")
@@ -62,7 +65,10 @@ def battery_page(request: Request, who: Who, state: State, code: str) -> Respons
 def bundle_download(request: Request, who: Who, state: State, code: str) -> Response:
     """The history bundle (events with inclusion proofs), to verify offline with
     `battrace verify-proof`."""
-    bundle = access.battery_bundle(state.store, who.principal, code.strip().upper())
+    code = code.strip().upper()
+    if not CODE_CHARS.fullmatch(code):
+        raise NotFound(f"{code[:64]!r} is not a battery code")
+    bundle = access.battery_bundle(state.store, who.principal, code)
     resp = Response(
         orjson.dumps(bundle, option=orjson.OPT_INDENT_2),
         media_type="application/json",
