@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -58,9 +57,7 @@ def signin(
     Only the form this site served may sign in: it carries the token of the pre-session
     cookie, which a post from another site does not bring along (login CSRF)."""
     cookie = request.cookies.get(session.SIGNIN_COOKIE)
-    if _foreign_origin(request, state.settings.public_url) or not session.check_signin(
-        web.secret, cookie, csrf
-    ):
+    if not session.check_signin(web.secret, cookie, csrf):
         return _signin_page(request, who, state, web, next=next, status_code=403, refused=True)
     found = apikeys.authenticate(state.store, key.strip())
     if found is None:
@@ -123,22 +120,6 @@ def _secure(request: Request, public_url: str | None) -> bool:
     """Cookies are Secure over HTTPS; behind a TLS proxy the request arrives as http, and the
     configured address says https."""
     return request.url.scheme == "https" or (public_url or "").startswith("https://")
-
-
-def _foreign_origin(request: Request, public_url: str | None) -> bool:
-    """True when the request's Origin header names another host than this site: its Host
-    header, a proxy's X-Forwarded-Host (a form on another site cannot set either), or the
-    configured public address. Browsers send Origin with every POST; an absent header
-    (older clients) or `null` is left to the token."""
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return False
-    host = urllib.parse.urlsplit(origin).netloc.lower()
-    ours = {request.headers.get("host", "").lower()}
-    ours |= {h.strip().lower() for h in request.headers.get("x-forwarded-host", "").split(",")}
-    if public_url:
-        ours.add(urllib.parse.urlsplit(public_url).netloc.lower())
-    return host not in ours
 
 
 @router.post("/signout")
