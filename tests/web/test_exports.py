@@ -19,6 +19,18 @@ def _rows(resp, fmt):
     return [[("" if v is None else str(v)) for v in r] for r in wb.worksheets[0].values]
 
 
+def test_control_characters_in_text_do_not_fail_an_xlsx_export():
+    """XML 1.0 cannot hold most control characters: openpyxl raised IllegalCharacterError,
+    so an enterprise named with one made its exports fail (a 500)."""
+    from battrace.web.tabular import to_csv, to_xlsx
+
+    row = ["Recycler\x01 Ltd", "tab\tand\nline"]
+    sheet = load_workbook(io.BytesIO(to_xlsx(["a", "b"], [row]))).worksheets[0]
+    written = [c.value for c in next(sheet.iter_rows(min_row=2))]
+    assert written == ["Recycler\ufffd Ltd", "tab\tand\nline"]
+    assert "Recycler\x01 Ltd" in to_csv(["a", "b"], [row]).decode("utf-8-sig")
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_findings_export_matches_the_filtered_table(web, fmt):
     web.sign_in(kit.REGULATOR)

@@ -10,6 +10,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -40,6 +41,13 @@ def defuse(text: str) -> str:
     if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+def _xlsx_cell(value: Any) -> Any:
+    """`_cell`, with the control characters XML 1.0 cannot hold shown as U+FFFD (openpyxl
+    raised IllegalCharacterError on them: an enterprise name with one failed the export)."""
+    value = _cell(value)
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -73,7 +81,7 @@ def to_xlsx(
         head.append(cell)
     ws.append(head)
     for r in rows:
-        ws.append([_cell(v) for v in r])
+        ws.append([_xlsx_cell(v) for v in r])
     if notes:
         ns = wb.create_sheet("说明 notes")
         for line in notes:
