@@ -39,9 +39,21 @@ def test_a_regulator_verifies_the_log_and_a_bundle_offline(tmp_path, monkeypatch
     con.close()
     r = runner.invoke(app, ["verify", "--db", db, "--json"])
     assert r.exit_code == 1
-    problem = json.loads(r.stdout)["problems"][0]
-    assert (problem["kind"], problem["leaf_index"]) == ("leaf", 21)
-    assert problem["expected"] != problem["actual"]
+    problems = json.loads(r.stdout)["problems"]
+    assert (problems[0]["kind"], problems[0]["leaf_index"]) == ("leaf", 21)
+    assert problems[0]["expected"] != problems[0]["actual"]
+    # the terminal lists the first problems and counts the rest (one changed leaf made
+    # every later checkpoint fail: a thousand lines of hashes)
+    assert len(problems) > 1
+    monkeypatch.setattr("battrace.cli.log.SHOWN_PROBLEMS", 1)
+    r = runner.invoke(app, ["verify", "--db", db], env={"COLUMNS": "200"})
+    assert r.exit_code == 1
+    assert f"and {len(problems) - 1:,} more problem" in r.stdout
+    kinds = {p["kind"] for p in problems}
+    rows = [
+        line for line in r.stdout.splitlines() if line.startswith(tuple(f"│ {k} " for k in kinds))
+    ]
+    assert len(rows) == 1
 
 
 def test_a_signing_key_readable_by_others_is_refused(tmp_path, monkeypatch):

@@ -81,7 +81,7 @@ def verify(
             table = titled_table("problems")
             for col in ("kind", "leaf", "message", "expected", "actual"):
                 table.add_column(col, overflow="fold")
-            for p in report.problems:
+            for p in report.problems[:SHOWN_PROBLEMS]:
                 table.add_row(
                     p.kind,
                     str(p.leaf_index if p.leaf_index is not None else ""),
@@ -90,7 +90,18 @@ def verify(
                     p.actual or "",
                 )
             console.print(table)
+            if len(report.problems) > SHOWN_PROBLEMS:
+                more = len(report.problems) - SHOWN_PROBLEMS
+                console.print(
+                    f"… and {_n(more, 'more problem', 'more problems')}, which follow from the "
+                    "first as a rule (a changed leaf changes every tree head over it); "
+                    "`--json` lists them all"
+                )
     raise typer.Exit(0 if report.ok else 1)
+
+
+#: problems listed in the terminal: one changed event makes every later checkpoint fail too
+SHOWN_PROBLEMS = 10
 
 
 def _n(count: int, one: str, many: str) -> str:
