@@ -103,7 +103,10 @@ def test_unknown_routes_methods_and_parameters_are_problems(api: Api) -> None:
     _problem(api.get("/v1/findings?since=tomorrow", kit.REGULATOR), 422, "invalid-input")
     _problem(api.get("/v1/findings?rule=BT-999", kit.REGULATOR), 422, "invalid-input")
     _problem(api.get("/v1/log/proof/inclusion?leaf_index=999999"), 404, "not-found")
-    _problem(api.get("/v1/log/proof/consistency?first=5&second=2"), 404, "not-found")
+    body = _problem(api.get("/v1/log/proof/consistency?first=5&second=2"), 404, "not-found")
+    assert "the first size (5) is larger than the second (2)" in body["detail"]
+    body = _problem(api.get("/v1/log/proof/consistency?first=1&second=9999"), 404, "not-found")
+    assert "the log holds" in body["detail"]
 
 
 def test_unknown_things_are_404_with_what_was_asked_in_the_detail(api: Api) -> None:

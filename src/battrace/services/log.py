@@ -103,8 +103,19 @@ def inclusion(store: SqlStore, leaf_index: int, size: int) -> list[bytes]:
 
 def consistency(store: SqlStore, old_size: int, new_size: int) -> list[bytes]:
     """Consistency proof between two tree sizes."""
-    if not 0 <= old_size <= new_size <= store.tree_size():
-        raise NotFound(f"sizes {old_size} ≤ {new_size} ≤ {store.tree_size()} are required")
+    size = store.tree_size()
+    if not 0 <= old_size <= new_size <= size:
+        why = (
+            f"the first size ({old_size:,}) is larger than the second ({new_size:,})"
+            if 0 <= old_size and old_size > new_size
+            else f"the log holds {size:,} leaves"
+            if new_size > size
+            else "sizes cannot be negative"
+        )
+        raise NotFound(
+            f"no consistency proof from size {old_size:,} to {new_size:,}: {why} (a proof needs "
+            "0 ≤ first ≤ second ≤ the log's size)"
+        )
     return consistency_proof(old_size, new_size, store.get_nodes)
 
 
