@@ -33,3 +33,35 @@ def test_the_demo_builds_a_signed_audited_store_and_prints_a_regulators_summary(
     again = runner.invoke(app, ["demo", "--dir", str(demo_dir), "--no-serve"])
     assert again.exit_code == 0
     assert "using the demo store" in again.stdout
+
+
+def test_fresh_deletes_only_what_the_demo_wrote_and_refuses_beside_anything_else(
+    tmp_path, monkeypatch
+):
+    """`demo --dir . --fresh` deleted the whole working directory (shutil.rmtree)."""
+    monkeypatch.chdir(tmp_path)
+    args = ["demo", "--dir", ".", "--vehicles", "100", "--no-serve"]
+    assert runner.invoke(app, args).exit_code == 0
+    wrote = sorted(p.name for p in tmp_path.iterdir())
+    assert {"battrace.db", "keys", "demo-keys.txt", "country.jsonl"} <= set(wrote)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "src").mkdir()
+    refused = runner.invoke(app, [*args, "--fresh"])
+    assert refused.exit_code == 2
+    said = " ".join(refused.stderr.split())
+    assert "notes.txt" in said and "src/" in said and "Traceback" not in said
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "src").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*wrote, "notes.txt", "src"])
+    # a key directory holding anything but the demo's key is not the demo's to delete
+    (tmp_path / "notes.txt").unlink()
+    (tmp_path / "src").rmdir()
+    (tmp_path / "keys" / "other.key").write_text("x")
+    assert runner.invoke(app, [*args, "--fresh"]).exit_code == 2
+    assert (tmp_path / "keys" / "other.key").exists()
+    (tmp_path / "keys" / "other.key").unlink()
+    # a directory holding only what the demo wrote is rebuilt from scratch
+    first_keys = (tmp_path / "demo-keys.txt").read_text()
+    again = runner.invoke(app, [*args, "--fresh"])
+    assert again.exit_code == 0, again.output
+    assert "using the demo store" not in again.stdout
+    assert (tmp_path / "demo-keys.txt").read_text() != first_keys  # new keys, new store

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from battrace.cli._common import console, titled_table, translated_errors
 from battrace.config import Settings
 from battrace.domain.rules import RULES
+from battrace.errors import InvalidInput
 
 if TYPE_CHECKING:
     from battrace.services.summary import Summary
@@ -28,7 +29,13 @@ def demo(
     directory: Path = typer.Option(Path("battrace-demo"), "--dir", help="Where the demo lives."),
     vehicles: int = typer.Option(20_000, "--vehicles", min=100, help="Vehicles sold 2018–2026."),
     seed: int = typer.Option(1, "--seed", help="Same seed, same country."),
-    fresh: bool = typer.Option(False, "--fresh", help="Rebuild even if the demo store exists."),
+    fresh: bool = typer.Option(
+        False,
+        "--fresh",
+        help="Rebuild even if the demo store exists: first delete what the demo wrote in --dir "
+        "(its store, keys and data files) and nothing else; refuses if --dir holds anything "
+        "the demo did not write.",
+    ),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the server at the end."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port to serve on."),
@@ -46,8 +53,8 @@ def demo(
             log_origin="demo.battrace.example/log",
         )
         store_file = directory / "battrace.db"
-        if fresh and directory.exists():
-            shutil.rmtree(directory)
+        if fresh:
+            _remove_demo_files(directory)
         if store_file.exists():
             console.print(f"[dim]using the demo store in {directory}/ (--fresh rebuilds it)[/]")
             store = bootstrap.open_store(settings, create=True)
@@ -77,6 +84,60 @@ def demo(
         from battrace.api.server import run
 
         run(settings, host=host, port=port, access_log=False, log_level="warning")
+
+
+#: what the demo writes in its directory: the store (with SQLite's WAL, shared-memory, journal
+#: and battrace's writer lock beside it), the sign-in keys, the simulated events and labels
+DEMO_FILES = frozenset(
+    {
+        "battrace.db",
+        "battrace.db-wal",
+        "battrace.db-shm",
+        "battrace.db-journal",
+        "battrace.db-writer.lock",
+        "demo-keys.txt",
+        "country.jsonl",
+        "labels.jsonl",
+    }
+)
+#: the log's signing key directory, and what `ensure_keys` writes in it
+DEMO_KEY_DIR = "keys"
+DEMO_KEY_FILES = frozenset({"signing.key", "verifier.pub"})
+
+
+def _remove_demo_files(directory: Path) -> None:
+    """Delete what the demo wrote in `directory`, and nothing else: `demo --dir . --fresh`
+    deleted the whole working directory. Refuses (InvalidInput) if `directory` holds anything
+    the demo did not write, before deleting anything."""
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise InvalidInput(f"--dir {directory} is not a directory")
+    ours: list[Path] = []
+    others: list[Path] = []
+    for entry in sorted(directory.iterdir()):
+        (ours if _written_by_the_demo(entry) else others).append(entry)
+    if others:
+        names = ", ".join(escape(e.name) + ("/" if e.is_dir() else "") for e in others[:5])
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        raise InvalidInput(
+            f"--fresh deletes only what the demo wrote, and {escape(str(directory))} holds "
+            f"other things too ({names}{more}): move them away, or give the demo a directory of "
+            "its own with --dir"
+        )
+    for entry in ours:
+        if entry.name == DEMO_KEY_DIR and entry.is_dir() and not entry.is_symlink():
+            for key in entry.iterdir():
+                key.unlink()
+            entry.rmdir()
+        else:
+            entry.unlink()
+
+
+def _written_by_the_demo(entry: Path) -> bool:
+    if entry.name == DEMO_KEY_DIR and entry.is_dir() and not entry.is_symlink():
+        return all(k.name in DEMO_KEY_FILES and not k.is_dir() for k in entry.iterdir())
+    return entry.name in DEMO_FILES and not entry.is_dir()
 
 
 def _build(settings: Settings, directory: Path, vehicles: int, seed: int) -> SqlStore:
