@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from battrace.compat import fast_enum_members
 from battrace.config import Settings
+from battrace.errors import SigningKeyError
 from battrace.ledger.keys import (
     SIGNING_KEY_FILE,
     VERIFIER_KEY_FILE,
@@ -52,10 +53,21 @@ def open_store(settings: Settings, *, create: bool = False) -> SqlStore:
 
 
 def signer(settings: Settings) -> NoteSigner | None:
-    """The log's signing key if the key directory exists (None: checkpoints are not cut)."""
+    """The log's signing key if the key directory exists (None: checkpoints are not cut);
+    SigningKeyError if the key is named for another log than the settings' origin."""
     if not (settings.key_dir / SIGNING_KEY_FILE).exists():
         return None
-    return load_signer(settings.key_dir)
+    key = load_signer(settings.key_dir)
+    if key.name != settings.log_origin:
+        # checkpoints would name one log and be signed as another, and a consistency proof
+        # between checkpoints cut under two origins fails ("the older checkpoint is for log …")
+        raise SigningKeyError(
+            f"the signing key in {settings.key_dir} is named {key.name!r}, but the log's "
+            f"origin is {settings.log_origin!r}: set BATTRACE_LOG_ORIGIN={key.name} to sign "
+            f"as that log, or point BATTRACE_KEY_DIR at a key made for "
+            f"{settings.log_origin!r} (`battrace keys init --name {settings.log_origin}`)"
+        )
+    return key
 
 
 def verifier(settings: Settings, key: str | None = None) -> NoteVerifier | None:

@@ -95,7 +95,8 @@ def test_two_workers_share_one_store_and_one_log(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     init_key_dir(keys, "test.example/log")
     port = kit.free_port()
-    env = os.environ | Settings(database_url=url, key_dir=keys).to_env()
+    settings = Settings(database_url=url, key_dir=keys, log_origin="test.example/log")
+    env = os.environ | settings.to_env()
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -1,6 +1,7 @@
 """`battrace demo` end to end on a small country (without starting the server)."""
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -65,3 +66,25 @@ def test_fresh_deletes_only_what_the_demo_wrote_and_refuses_beside_anything_else
     assert again.exit_code == 0, again.output
     assert "using the demo store" not in again.stdout
     assert (tmp_path / "demo-keys.txt").read_text() != first_keys  # new keys, new store
+
+
+def test_the_commands_the_demo_prints_act_on_its_store_and_its_log(tmp_path):
+    """The printed hint gave the store and the key but not the log's origin: a checkpoint cut
+    by following it named the default log, and consistency proofs across it failed."""
+    demo_dir = tmp_path / "demo"
+    r = runner.invoke(
+        app,
+        ["demo", "--dir", str(demo_dir), "--vehicles", "100", "--no-serve"],
+        env={"COLUMNS": "1000"},
+    )
+    assert r.exit_code == 0, r.output
+    hint = next(line for line in r.stdout.splitlines() if "other commands" in line)
+    env = dict(re.findall(r"(BATTRACE_\w+)=(\S+)", hint))
+    assert env["BATTRACE_LOG_ORIGIN"] == "demo.battrace.example/log"
+    cut = runner.invoke(app, ["checkpoint", "--json"], env=env)
+    assert cut.exit_code == 0, cut.output
+    assert json.loads(cut.stdout)["note"].startswith("demo.battrace.example/log\n")
+    # without the origin the demo's key is refused, not used to sign another log's checkpoint
+    wrong = runner.invoke(app, ["checkpoint"], env=env | {"BATTRACE_LOG_ORIGIN": None})
+    assert wrong.exit_code == 2
+    assert "BATTRACE_LOG_ORIGIN=demo.battrace.example/log" in " ".join(wrong.stderr.split())

@@ -92,3 +92,28 @@ def test_output_files_and_store_directories_fail_clearly_or_are_made(tmp_path, m
     r = runner.invoke(app, ["verify", "--db", db, "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["signatures_checked"] is False
+
+
+def test_a_key_named_for_another_log_signs_nothing_until_the_origin_names_it(tmp_path, monkeypatch):
+    """A checkpoint cut under the origin 'battrace.example/log' with the demo's key (named
+    'demo.battrace.example/log': the demo's hint left the origin out) made later consistency
+    proofs fail. A key whose name is not the origin is refused, naming both and the fix."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BATTRACE_LOG_ORIGIN", raising=False)
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    made = runner.invoke(app, ["keys", "init", "--name", "gov.example/log"])
+    assert made.exit_code == 0
+    assert "BATTRACE_LOG_ORIGIN=gov.example/log" in " ".join(made.stdout.split())
+    assert runner.invoke(app, ["init", "--db", db]).exit_code == 0
+    f = write(tmp_path / "e.jsonl", simple_lifecycles(1))
+    for args in (["ingest", str(f), "--db", db], ["checkpoint", "--db", db]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2, (args, r.output)
+        said = " ".join(r.stderr.split())
+        assert "'gov.example/log'" in said and "'battrace.example/log'" in said, said
+        assert "set BATTRACE_LOG_ORIGIN=gov.example/log" in said and "Traceback" not in said
+    monkeypatch.setenv("BATTRACE_LOG_ORIGIN", "gov.example/log")
+    assert runner.invoke(app, ["ingest", str(f), "--db", db]).exit_code == 0
+    r = runner.invoke(app, ["checkpoint", "--db", db, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["note"].startswith("gov.example/log\n")

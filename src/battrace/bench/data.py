@@ -14,6 +14,8 @@ from battrace.sim.build import CST, event, uscc
 REGULATOR = uscc(1, kind="11")
 MAKER = uscc(2)
 AUTOMAKER = uscc(3)
+#: the log the benchmarks sign: the signing key's name and the checkpoints' origin, which must agree
+BENCH_ORIGIN = "bench.example/log"
 MODEL = "BENCH-EV"
 
 

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from battrace import bootstrap
 from battrace.bench._report import Figure
-from battrace.bench.data import lifecycle_lines, write_jsonl
+from battrace.bench.data import BENCH_ORIGIN, lifecycle_lines, write_jsonl
 from battrace.config import Settings
 from battrace.identity import DEFAULT_TABLES
 from battrace.ledger.keys import init_key_dir
@@ -240,7 +240,7 @@ def ingest_rate(url: str, path: Path, keys: Path) -> tuple[float, int, float, fl
     """Events/s of `battrace ingest` in process (trusted back-fill keeps the record times),
     the events accepted, the share of the time spent in the ingest-time flag rules, and the
     CPU seconds per event (`CpuClock`: this process, the helper, a local server)."""
-    settings = Settings(database_url=url, key_dir=keys)
+    settings = Settings(database_url=url, key_dir=keys, log_origin=BENCH_ORIGIN)
     store = bootstrap.open_store(settings, create=True)
     ingestor = bootstrap.make_ingestor(settings, store, trusted=True)
     timed = _TimedRules(ingestor.rules)
@@ -292,7 +292,8 @@ def trace_latency(url: str, packs: int, samples: int = 2000) -> tuple[float, flo
 def peak_memory_mb(url: str, path: Path, keys: Path) -> float:
     """Peak RSS (MB) of a `battrace ingest` process on the file, with any child's (the sum
     of both peaks: an upper bound of what they held at once)."""
-    env = dict(os.environ, BATTRACE_DATABASE_URL=url, BATTRACE_KEY_DIR=str(keys))
+    settings = Settings(database_url=url, key_dir=keys, log_origin=BENCH_ORIGIN)
+    env = dict(os.environ, **settings.to_env())
     script = (
         "import resource, sys\n"
         "from battrace.cli import app\n"
@@ -321,7 +322,7 @@ def run(scale: str = "small") -> list[Figure]:
         n = write_jsonl(path, lifecycle_lines(packs))
         helped = worth_a_helper(path.stat().st_size)  # what `ingest_rate`'s ahead=None does
         keys = work / "keys"
-        init_key_dir(keys, "bench.example/log")
+        init_key_dir(keys, BENCH_ORIGIN)
         backends = [("SQLite", f"sqlite:///{work / 'ingest.db'}", f"sqlite:///{work / 'raw.db'}")]
         with pg_schema() as pg, pg_schema() as pg_raw:
             if pg is not None and pg_raw is not None:

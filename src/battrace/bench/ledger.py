@@ -17,7 +17,7 @@ import orjson
 
 from battrace import bootstrap
 from battrace.bench._report import Figure
-from battrace.bench.data import lifecycle_lines, write_jsonl
+from battrace.bench.data import BENCH_ORIGIN, lifecycle_lines, write_jsonl
 from battrace.config import Settings
 from battrace.ledger.canonical import bench_canonical
 from battrace.ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -38,8 +38,10 @@ def tree_share(work: Path, packs: int) -> list[Figure]:
     path = work / "share.jsonl"
     n = write_jsonl(path, lifecycle_lines(packs))
     keys = work / "share-keys"
-    init_key_dir(keys, "bench.example/log")
-    settings = Settings(database_url=f"sqlite:///{work / 'share.db'}", key_dir=keys)
+    init_key_dir(keys, BENCH_ORIGIN)
+    settings = Settings(
+        database_url=f"sqlite:///{work / 'share.db'}", key_dir=keys, log_origin=BENCH_ORIGIN
+    )
     store = bootstrap.open_store(settings, create=True)
     ingestor = bootstrap.make_ingestor(settings, store, trusted=True)
     t0 = time.perf_counter()
@@ -79,7 +81,7 @@ def tree_share(work: Path, packs: int) -> list[Figure]:
 def synthetic_log(url: str, leaves: int) -> tuple[SqlStore, str]:
     """A store whose log holds `leaves` small events with correct hashes, nodes, a checkpoint."""
     store = SqlStore.open(url, create=True)
-    signer_text, verifier_text = generate_signer("bench.example/log")
+    signer_text, verifier_text = generate_signer(BENCH_ORIGIN)
     frontier = Frontier()
     reporter = "91110000000000002L"
     base_us = 1_700_000_000_000_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,7 +65,7 @@ def demo(
         keys = _demo_keys(store, directory)
         store.close()
     _print_summary(summary, time.perf_counter() - started)
-    env = f"BATTRACE_DATABASE_URL={settings.database_url} BATTRACE_KEY_DIR={settings.key_dir}"
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in settings.to_env().items())
     where = (
         f"dashboard  · 监管看板     http://{host}:{port}/\n"
         f"public page · 公众查询    http://{host}:{port}/b/{keys['sample_code']}\n"

@@ -50,6 +50,12 @@ def init(
     console.print(f"signing key (keep private): {escape(str(keys.signing_key))}")
     console.print(f"verifier key (publish):     {escape(str(keys.verifier_key))}")
     console.print(keys.verifier.text, soft_wrap=True, markup=False)
+    if keys.verifier.name != s.log_origin:
+        name, origin = escape(keys.verifier.name), escape(s.log_origin)
+        console.print(
+            f"[yellow]this key signs as the log '{name}', not '{origin}': set "
+            f"BATTRACE_LOG_ORIGIN={name} wherever it is used, or checkpoints are refused[/]"
+        )
 
 
 @app.command("public")
