@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from battrace.cli import app
 from tests.cli.test_ledger_cli import write
-from tests.kit import simple_lifecycles
+from tests.kit import free_port, simple_lifecycles
 
 runner = CliRunner()
 
@@ -117,3 +117,16 @@ def test_a_key_named_for_another_log_signs_nothing_until_the_origin_names_it(tmp
     r = runner.invoke(app, ["checkpoint", "--db", db, "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["note"].startswith("gov.example/log\n")
+
+
+def test_a_server_of_several_workers_refuses_such_a_key_before_it_starts(tmp_path, monkeypatch):
+    """Each worker refused it with a traceback of its own; the supervisor says it once."""
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    assert runner.invoke(app, ["init", "--db", db]).exit_code == 0  # a key for the default log
+    monkeypatch.setenv("BATTRACE_LOG_ORIGIN", "gov.example/log")
+    port = str(free_port())
+    r = runner.invoke(app, ["serve", "--db", db, "--port", port, "--workers", "2"])
+    assert r.exit_code == 2, r.output
+    said = " ".join(r.stderr.split())
+    assert "'battrace.example/log'" in said and "'gov.example/log'" in said, said

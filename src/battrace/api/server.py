@@ -59,6 +59,9 @@ def run(
     if forwarded_allow_ips:
         options["forwarded_allow_ips"] = forwarded_allow_ips
     if workers > 1:
+        # a key the workers would refuse (another log's name, unsafe rights) stops the server
+        # here with one line, not with a traceback from every worker
+        bootstrap.signer(settings)
         uvicorn.Config(worker_app, log_level=log_level)  # configures uvicorn's loggers here too
         socks = listening_sockets(host, port, workers)  # before anything changes the store
         try:
