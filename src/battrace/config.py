@@ -7,6 +7,7 @@ the environment on its own.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -107,10 +108,24 @@ class Settings:
         return env
 
 
+#: `postgresql:/host/db`, `sqlite:x.db`, `postgres//host/db`: a store URL with its `://`
+#: mistyped, not a file name (each became a SQLite file: `./postgresql:/localhost/test`). A word
+#: and a colon, or a database's name and `//`; one letter and a colon is a drive (`C:\x.db`).
+_MISTYPED_URL = re.compile(
+    r"[a-z][a-z0-9+.-]+:|(?:sqlite|postgres|postgresql|mysql|mariadb|oracle|mssql)(?:\+\w+)?//",
+    re.IGNORECASE,
+)
+
+
 def normalise_database_url(url: str) -> str:
-    """Accept plain paths and `postgresql://` URLs; return a SQLAlchemy URL."""
+    """Accept plain paths and `postgresql://` URLs; return a SQLAlchemy URL. A mistyped URL
+    is returned as it is, for the store to refuse when it is opened (`store.engine`): refusing
+    here would stop commands that open no store (`code check`) over a setting they do not use.
+    """
     if "://" not in url:
-        return f"sqlite:///{url}"
+        return url if _MISTYPED_URL.match(url) else f"sqlite:///{url}"
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("postgres+"):  # SQLAlchemy knows the dialect as `postgresql` only
+        return "postgresql+" + url.split("+", 1)[1]
     return url

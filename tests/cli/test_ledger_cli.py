@@ -245,3 +245,30 @@ def test_ingest_json_into_a_closed_pipe_stops_saying_what_is_stored(db, tmp_path
     assert 100 <= stored < len(evs) and stored % 100 == 0
     again = json.loads(runner.invoke(app, ["ingest", str(f), "--db", db, "--json"]).stdout)
     assert (again["duplicates"], again["accepted"]) == (stored, len(evs) - stored)
+
+
+def test_a_mistyped_or_unsupported_store_url_is_one_line_and_creates_nothing(tmp_path, monkeypatch):
+    """`init --db postgresql:/localhost/test` created the SQLite file
+    ./postgresql:/localhost/test, `postgres//oops` ./postgres/oops, and `--db mysql://x/y`
+    ended in a traceback (no module MySQLdb)."""
+    monkeypatch.chdir(tmp_path)
+    for url in ("postgresql:/localhost/test", "postgres//oops", "sqlite:x.db", "SQLite:/x.db"):
+        r = runner.invoke(app, ["init", "--db", url])
+        assert r.exit_code == 2, (url, r.output)
+        said = " ".join(r.stderr.split())
+        assert "expected sqlite:///path.db, postgresql://host/db or a file path" in said, said
+    for url in ("mysql://x/y", "oracle+cx_oracle://h/d"):
+        for args in (["init", "--db", url], ["trace", code(1), "--db", url]):
+            r = runner.invoke(app, args)
+            assert r.exit_code == 2, (args, r.output)
+            assert "battrace stores on SQLite or PostgreSQL, not" in " ".join(r.stderr.split())
+    assert list(tmp_path.iterdir()) == []
+    # a setting no store is opened with does not stop the commands that need none
+    r = runner.invoke(
+        app, ["code", "check", code(1)], env={"BATTRACE_DATABASE_URL": "postgresql:/oops"}
+    )
+    assert r.exit_code == 0, r.output
+    # file paths are SQLite stores as before, one with a colon when it starts with ./
+    for path in ("sub/b.db", "./odd:name.db", str(tmp_path / "abs.db")):
+        assert runner.invoke(app, ["init", "--db", path]).exit_code == 0, path
+        assert (tmp_path / path).is_file()

@@ -44,10 +44,25 @@ def fast_sqlite_binding() -> None:
     sqlite3.register_adapter(bool, int)  # stored as 0/1 either way
 
 
+#: the databases battrace stores on (SQLAlchemy dialect names)
+DIALECTS = ("sqlite", "postgresql")
+EXPECTED = "expected sqlite:///path.db, postgresql://host/db or a file path"
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
-    """An engine for `url` (sqlite:///path or postgresql+psycopg://…)."""
+    """An engine for `url` (sqlite:///path or postgresql+psycopg://…); StoreError for anything
+    else, naming the forms expected."""
+    scheme, sep, _ = url.partition("://")
+    if not sep:  # `config.normalise_database_url` makes every file path a sqlite:/// URL
+        raise StoreError(
+            f"{url!r} is neither a store URL nor a file path: {EXPECTED} (a file path that "
+            "starts like a URL needs ./ in front)"
+        )
+    dialect = scheme.split("+", 1)[0].lower()
+    if dialect not in DIALECTS:
+        raise StoreError(f"battrace stores on SQLite or PostgreSQL, not {dialect!r}: {EXPECTED}")
     try:
-        if url.startswith("sqlite"):
+        if dialect == "sqlite":
             fast_sqlite_binding()
             # A pooled connection stays open between batches: closing the last connection to a
             # WAL database checkpoints it, which would cost a full write per batch.
@@ -59,6 +74,11 @@ def make_engine(url: str, **kw: Any) -> Engine:
         return create_engine(url, pool_recycle=1800, **kw)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"cannot use store URL {url!r}: {exc}") from exc
+    except ImportError as exc:  # a driver named in the URL that is not installed (+psycopg2)
+        raise StoreError(
+            f"cannot use store URL {url!r}: its driver is not installed ({exc}); "
+            "postgresql://host/db uses psycopg, which is"
+        ) from exc
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
