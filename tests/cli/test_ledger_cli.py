@@ -2,7 +2,9 @@
 
 import datetime as dt
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -241,6 +243,36 @@ def test_ingest_json_into_a_closed_pipe_stops_saying_what_is_stored(db, tmp_path
     assert "Traceback" not in said and "Broken pipe" not in said
     m = re.search(r"standard output was closed .* stopped after ([\d,]+) events", said)
     assert m is not None, said
+    stored = int(m.group(1).replace(",", ""))
+    assert 100 <= stored < len(evs) and stored % 100 == 0
+    again = json.loads(runner.invoke(app, ["ingest", str(f), "--db", db, "--json"]).stdout)
+    assert (again["duplicates"], again["accepted"]) == (stored, len(evs) - stored)
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_ingest_says_what_is_stored_and_how_to_go_on(db, tmp_path):
+    """Ctrl-C stopped `battrace ingest` with exit status 130 and nothing said. It now says how
+    many events the committed batches hold and that running it again continues."""
+    evs = simple_lifecycles(2000)
+    f = write(tmp_path / "e.jsonl", evs)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "battrace", "ingest", str(f), "--db", db, "--json",
+         "--batch-size", "100"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    while not (line := proc.stdout.readline()).startswith(b'{"id"'):  # a batch is committed
+        assert line, proc.stderr.read().decode()
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    proc.stdout.read()
+    with proc.stdout, proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 130
+    said = " ".join(err.split())
+    assert "Traceback" not in said
+    m = re.search(r"interrupted: Ingest stopped after ([\d,]+) events in committed batches", said)
+    assert m is not None, said
+    assert "run the same command again to continue" in said
     stored = int(m.group(1).replace(",", ""))
     assert 100 <= stored < len(evs) and stored % 100 == 0
     again = json.loads(runner.invoke(app, ["ingest", str(f), "--db", db, "--json"]).stdout)

@@ -60,13 +60,19 @@ def _default(obj: Any) -> Any:
 
 
 @contextmanager
-def translated_errors(closed_output: Callable[[], str] | None = None) -> Iterator[None]:
+def translated_errors(stopped: Callable[[], str] | None = None) -> Iterator[None]:
     """Turn a battrace error, or a file that cannot be read or written, into one clear line
     on stderr and exit status 2. Standard output closed by its reader (`… --json | head`)
-    stops the command with a line that says so, and `closed_output()` (what was done by
-    then), instead of a traceback or "Broken pipe"."""
+    stops the command with a line that says so, and `stopped()` (what was done by then),
+    instead of a traceback or "Broken pipe". With `stopped`, Ctrl-C too ends in a line that
+    says what was done (exit status 130, as a shell gives a command ended by SIGINT)."""
     try:
         yield
+    except KeyboardInterrupt:
+        if stopped is None:
+            raise
+        err_console.print(f"[bold red]interrupted[/]: {stopped()}")
+        raise typer.Exit(130) from None
     except BattraceError as exc:
         err_console.print(f"[bold red]error[/] ({exc.kind}): {exc}")
         raise typer.Exit(2) from None
@@ -74,7 +80,7 @@ def translated_errors(closed_output: Callable[[], str] | None = None) -> Iterato
         if isinstance(exc, BrokenPipeError) and stdout_closed():
             devnull = os.open(os.devnull, os.O_WRONLY)  # the interpreter flushes it at exit
             os.dup2(devnull, sys.stdout.fileno())
-            done = f" {closed_output()}" if closed_output is not None else ""
+            done = f" {stopped()}" if stopped is not None else ""
             err_console.print(
                 f"[bold red]error[/] (output): standard output was closed before the command "
                 f"finished.{done}"

@@ -98,21 +98,22 @@ def ingest(
     PostgreSQL, a file that added 100,000 events or more is followed by VACUUM (ANALYZE) of
     the tables reads use, so the first reads after a bulk load are not slow. If standard
     output is closed by its reader (`--json | head`), the ingest stops there, says how many
-    events are stored, and exits with status 2; a re-run stores the rest.
+    events are stored, and exits with status 2; after Ctrl-C it says so too, with status 130.
+    A re-run stores the rest.
     """
     from battrace import bootstrap
     from battrace.services.ingest_file import Tally, ingest_file, ingest_stream
 
     shown = Tally()
 
-    def stopped() -> str:
+    def stopped() -> str:  # what the batches committed so far hold (`on_batch` counts them)
         return (
             f"Ingest stopped after {shown.accepted + shown.rejected + shown.duplicates:,} events "
-            f"({shown.accepted:,} accepted and stored); run it again for the rest: nothing is "
-            f"stored twice."
+            f"in committed batches ({shown.accepted:,} accepted and stored); run the same "
+            f"command again to continue: events already stored are skipped as duplicates."
         )
 
-    with translated_errors(closed_output=stopped):
+    with translated_errors(stopped=stopped):
         piped = file == "-"
         path = Path(file)
         if not piped and not path.is_file():
