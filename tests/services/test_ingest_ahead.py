@@ -5,16 +5,19 @@ import datetime as dt
 import os
 import pickle
 import signal
+import subprocess
+import sys
 
 import orjson
 import pytest
 import sqlalchemy as sa
 
 from battrace.domain.calendar import WorkingCalendar
-from battrace.domain.events import Event, ValidationContext
+from battrace.domain.events import Event, ValidationContext, to_us
 from battrace.domain.ingest_rules import IngestRules
 from battrace.domain.policy import Policy
 from battrace.identity import CodeTables, InvalidCode, parse_battery_code
+from battrace.services import ingest_ahead
 from battrace.services.ingest import Ingestor, check_batch
 from battrace.services.ingest_ahead import CheckAhead, rebuild, verdicts
 from battrace.services.ingest_file import ingest_file
@@ -347,3 +350,28 @@ def test_a_batch_is_cut_early_when_its_lines_hold_too_many_bytes():
     data = b"".join(b"%d" % i + b"." * 98 + b"\n" for i in range(10))  # 10 lines of 101 bytes
     cut = [[n for n, _ in chunk] for chunk, _ in batches(io.BytesIO(data), 8, max_bytes=350)]
     assert cut == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]
+
+
+@pytest.mark.slow
+def test_the_helper_leaves_quietly_when_the_ingesting_process_is_gone(tmp_path):
+    """An ingest stopped by SIGTERM left its helper answering into a pipe nobody read: the
+    helper died of BrokenPipeError with a traceback on the terminal they share."""
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in simple_lifecycles(20)) + b"\n")
+    to_helper, helper_in = os.pipe()
+    answers, helper_out = os.pipe()
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "battrace.services.ingest_ahead", str(to_helper), str(helper_out)],
+        pass_fds=(to_helper, helper_out),
+        stderr=subprocess.PIPE,
+    )
+    os.close(to_helper)
+    os.close(helper_out)
+    os.close(answers)  # the ingesting process is gone: nobody reads the answer
+    with os.fdopen(helper_in, "wb") as ask:
+        ingest_ahead._send(ask, (ValidationContext(), str(path)))
+        ingest_ahead._send(ask, (to_us(NOW), 0, path.stat().st_size))
+    assert helper.stderr is not None
+    with helper.stderr:
+        said = helper.stderr.read().decode()
+    assert helper.wait(timeout=60) == 0 and said == ""

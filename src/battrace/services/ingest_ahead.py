@@ -327,5 +327,12 @@ if __name__ == "__main__":  # the helper: python -m battrace.services.ingest_ahe
     # Ctrl-C reaches the whole process group: the ingesting process decides; the helper
     # leaves when its input closes
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with os.fdopen(int(sys.argv[1]), "rb") as _source, os.fdopen(int(sys.argv[2]), "wb") as _sink:
-        serve(_source, _sink)
+    _sink = os.fdopen(int(sys.argv[2]), "wb")
+    try:
+        with os.fdopen(int(sys.argv[1]), "rb") as _source:
+            serve(_source, _sink)
+    finally:
+        # the ingesting process may be gone (SIGTERM, kill): what the answer left in the
+        # buffer has no reader, and flushing it raised BrokenPipeError with a traceback
+        with contextlib.suppress(OSError):
+            _sink.close()
