@@ -4,6 +4,8 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -304,3 +306,70 @@ def test_a_mistyped_or_unsupported_store_url_is_one_line_and_creates_nothing(tmp
     for path in ("sub/b.db", "./odd:name.db", str(tmp_path / "abs.db")):
         assert runner.invoke(app, ["init", "--db", path]).exit_code == 0, path
         assert (tmp_path / path).is_file()
+
+
+def _read_only(*paths, run):
+    """`battrace *run` with `paths` mounted read-only (a bind mount in a user and mount
+    namespace of its own: chmod stops no one running as root, a read-only mount does)."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
+        pytest.skip("no user namespaces here (unshare -rm) to mount a read-only store")
+    mounts = " && ".join(
+        f"mount --bind {q} {q} && mount -o remount,bind,ro {q} {q}"
+        for q in map(shlex.quote, map(str, paths))
+    )
+    command = " ".join(map(shlex.quote, [sys.executable, "-m", "battrace", *run]))
+    return subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"{mounts} && exec {command}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_read_only_store_or_directory_says_why_in_one_line(db, tmp_path):
+    """Ingest into a store file SQLite cannot write ended in a traceback ("attempt to write
+    a readonly database"); any command on a store in a read-only directory said "unable to
+    open database file" (SQLite cannot create the WAL's -wal and -shm files there)."""
+    store = tmp_path / "b.db"
+    f = write(tmp_path / "e.jsonl", simple_lifecycles(1))
+    pack = next(e["battery"] for e in simple_lifecycles(1) if "battery" in e)
+    r = _read_only(store, run=["ingest", str(f), "--db", db])
+    said = " ".join(r.stderr.split())
+    assert r.returncode == 2 and "Traceback" not in said, said
+    assert f"the store {store} cannot be written here: the file is not writable" in said
+    assert "b.db-wal and b.db-shm" in said and "copy the store to a writable place" in said
+    store_dir = tmp_path / "dir"  # a fresh store: no -wal or -shm beside it
+    store_dir.mkdir()
+    url = f"sqlite:///{store_dir / 'b.db'}"
+    assert runner.invoke(app, ["init", "--db", url]).exit_code == 0
+    r = _read_only(store_dir, run=["trace", pack, "--db", url])
+    said = " ".join(r.stderr.split())
+    assert r.returncode == 2 and "Traceback" not in said, said
+    assert f"the file and its directory {store_dir} are not writable" in said, said
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="chmod does not stop root writing"
+)
+def test_a_store_without_write_permission_says_why_in_one_line(db, tmp_path):
+    """The same, as most people meet it: a store file or directory without write permission
+    (EACCES rather than the read-only mount's EROFS)."""
+    store = tmp_path / "b.db"
+    f = write(tmp_path / "e.jsonl", simple_lifecycles(1))
+    store.chmod(0o444)
+    try:
+        r = runner.invoke(app, ["ingest", str(f), "--db", db])
+        assert r.exit_code == 2, r.output
+        said = " ".join(r.stderr.split())  # SQLite gives the WAL's files the store's rights
+        assert re.search(r"written here: the file(, b.db-wal and b.db-shm are| is) not writ", said)
+    finally:
+        store.chmod(0o644)
+    store_dir = tmp_path / "dir"
+    store_dir.mkdir()
+    url = f"sqlite:///{store_dir / 'b.db'}"
+    assert runner.invoke(app, ["init", "--db", url]).exit_code == 0
+    store_dir.chmod(0o555)
+    try:
+        r = runner.invoke(app, ["trace", code(1), "--db", url])
+        assert r.exit_code == 2, r.output
+        assert f"its directory {store_dir} is not writable" in " ".join(r.stderr.split())
+    finally:
+        store_dir.chmod(0o755)

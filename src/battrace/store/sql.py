@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -83,7 +85,9 @@ class SqlStore:
             else:
                 store.check_schema()
         except OperationalError as exc:
-            raise StoreError(f"cannot open store {url}: {exc.orig}") from exc
+            raise store._unwritable(exc.orig) or StoreError(
+                f"cannot open store {url}: {exc.orig}"
+            ) from exc
         return store
 
     def check_schema(self) -> None:
@@ -101,6 +105,50 @@ class SqlStore:
         return SchemaError(
             f"{self.engine.url.render_as_string(hide_password=True)} is not a battrace "
             "store yet: run `battrace init`"
+        )
+
+    def _unwritable(self, exc: BaseException | None) -> StoreError | None:
+        """One line that says why, when `exc` is SQLite or the writer lock failing to write
+        the store's file or beside it (None: another failure, or not an SQLite file). SQLite
+        said "attempt to write a readonly database" (ingest ended in a traceback) or, in a
+        directory it cannot create the WAL's files in, "unable to open database file"."""
+        if self.file is None or exc is None:
+            return None
+        if isinstance(exc, OSError):
+            refused = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            readonly = False
+        else:
+            message = str(exc)
+            readonly = "readonly database" in message
+            refused = readonly or "unable to open database file" in message
+        if not refused:
+            return None
+        folder = self.file.parent
+        name = self.file.name
+        beside = [folder / f"{name}-{end}" for end in ("wal", "shm", "writer.lock")]
+        blocked = [p for p in (self.file, *beside) if p.exists() and not os.access(p, os.W_OK)]
+        if folder.exists() and not os.access(folder, os.W_OK):
+            blocked.append(folder)
+        if not blocked and not readonly:
+            return None
+        names = [
+            "the file"
+            if p == self.file
+            else f"its directory {folder.absolute()}"
+            if p == folder
+            else p.name
+            for p in blocked
+        ]
+        what = (
+            f"{' and '.join([', '.join(names[:-1]), names[-1]] if names[1:] else names)} "
+            f"{'are' if names[1:] else 'is'} not writable"
+            if names
+            else "SQLite opened it read-only"
+        )
+        return StoreError(
+            f"the store {self.file} cannot be written here: {what} (SQLite in WAL mode needs "
+            f"to write the store, and to create {name}-wal and {name}-shm beside it even to "
+            "read it); copy the store to a writable place"
         )
 
     def close(self) -> None:
@@ -149,7 +197,12 @@ class SqlStore:
         if self._write_lock is None or fcntl is None:
             yield
             return
-        fd = os.open(self._write_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self._write_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # a store copied with its WAL files into a read-only place
+            if (unwritable := self._unwritable(exc)) is None:
+                raise
+            raise unwritable from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # released with the descriptor
             yield
@@ -169,6 +222,10 @@ class SqlStore:
             w.commit()
         except SQLAlchemyError as exc:  # pragma: no cover - translated for the drivers
             raise StoreError(str(exc)) from exc
+        except sqlite3.OperationalError as exc:  # the Writer speaks to the driver itself
+            if (unwritable := self._unwritable(exc)) is None:
+                raise
+            raise unwritable from exc
         finally:
             raw.close()
 
