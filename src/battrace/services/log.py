@@ -107,7 +107,7 @@ def consistency(store: SqlStore, old_size: int, new_size: int) -> list[bytes]:
     if not 0 <= old_size <= new_size <= size:
         why = (
             f"the first size ({old_size:,}) is larger than the second ({new_size:,})"
-            if 0 <= old_size and old_size > new_size
+            if old_size > max(new_size, -1)
             else f"the log holds {size:,} leaves"
             if new_size > size
             else "sizes cannot be negative"
