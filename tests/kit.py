@@ -178,6 +178,17 @@ class World:
             self.ev("vehicle_sold", day, AUTOMAKER, vin=vin, certificate_date=day, hour=14),
         )
 
+    def dismantled_into(self, pack: str, part: str, vin: str = VIN1) -> None:
+        """A pack in `vin`, taken out on 02-01, shipped to the recycler, which dismantles it
+        on 02-04 freeing `part` (a code never registered on its own)."""
+        self.pack_in_vehicle(pack, vin)
+        self.ok(
+            self.ev("removed", "2025-02-01", AUTOMAKER, battery=pack, vin=vin, reason="retired"),
+            self.ev("shipped", "2025-02-02", AUTOMAKER, battery=pack, to=RECYCLER),
+            self.ev("received", "2025-02-03", RECYCLER, battery=pack),
+            self.ev("dismantled", "2025-02-04", RECYCLER, battery=pack, parts=[part]),
+        )
+
 
 def simple_lifecycles(n: int, *, start: str = "2025-01-02") -> list[dict[str, Any]]:
     """Registry facts, then `n` packs produced, shipped, received, installed and sold."""

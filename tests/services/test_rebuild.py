@@ -344,17 +344,11 @@ def test_a_part_takes_its_manufacturer_codes_owner_when_the_code_is_assigned_lat
     nobody obligated for it; once 003 is assigned, a rebuild (and `trace --as-of`, folding
     with today's registry) gave it the new owner while the projection kept none."""
     from battrace.identity import ProductType
-    from tests.kit import MAKER2, RECYCLER
+    from tests.kit import MAKER2
 
     pack, part = code(1), code(7, kind=ProductType.MODULE, maker="003")
     world.set_now("2025-03-10")
-    world.pack_in_vehicle(pack)
-    world.ok(
-        world.ev("removed", "2025-02-01", AUTOMAKER, battery=pack, vin=VIN1, reason="retired"),
-        world.ev("shipped", "2025-02-02", AUTOMAKER, battery=pack, to=RECYCLER),
-        world.ev("received", "2025-02-03", RECYCLER, battery=pack),
-        world.ev("dismantled", "2025-02-04", RECYCLER, battery=pack, parts=[part]),
-    )
+    world.dismantled_into(pack, part)
     assert store.battery(part).obligated is None
     assign = world.ev("manufacturer_code_assigned", "2025-02-10", REGULATOR, enterprise=MAKER2,
                       manufacturer_code="003")  # fmt: skip

@@ -149,6 +149,17 @@ def test_a_replacement_may_correct_an_event_that_later_events_stand_on(world, st
     assert r.status == "rejected"
     assert r.reasons[0].field == "replacement.time"
     assert "received" in r.reasons[0].message
+    # nor one that leaves out what the later events stand on (another pack's shipment) ...
+    world.ok(world.produce(code(8), D))
+    other = dict(fixed, id="fixed-9", battery=code(8))
+    r = world.one(correction(world, fixed, replacement=other))
+    assert r.status == "rejected"
+    assert "correct that event first" in r.reasons[0].message
+    # ... nor one dated after them (the receipt would come before the shipment)
+    after = dict(fixed, id="fixed-10", time="2025-01-05T10:00:00+08:00")
+    r = world.one(correction(world, fixed, replacement=after))
+    assert r.status == "rejected"
+    assert "leaves unfit the earlier received" in r.reasons[0].message
     assert store.battery(pack).holder == AUTOMAKER
     before = snapshot(store)
     assert rebuild(store).misfits == []

@@ -101,16 +101,12 @@ def test_0006_gives_parts_without_an_obligated_enterprise_their_codes_owner(worl
     before its manufacturer code had an owner, after the code was assigned: 0006 gives it the
     owner, as a fold of the log with today's registry does."""
     from battrace.identity import ProductType
-    from tests.kit import AUTOMAKER, MAKER2, RECYCLER, REGULATOR
+    from tests.kit import MAKER2, REGULATOR
 
     pack, part = code(73), code(8, kind=ProductType.MODULE, maker="003")
     world.set_now("2025-03-20")
-    world.pack_in_vehicle(pack)
+    world.dismantled_into(pack, part)
     world.ok(
-        world.ev("removed", "2025-02-01", AUTOMAKER, battery=pack, vin=VIN1, reason="retired"),
-        world.ev("shipped", "2025-02-02", AUTOMAKER, battery=pack, to=RECYCLER),
-        world.ev("received", "2025-02-03", RECYCLER, battery=pack),
-        world.ev("dismantled", "2025-02-04", RECYCLER, battery=pack, parts=[part]),
         world.ev("manufacturer_code_assigned", "2025-02-10", REGULATOR, enterprise=MAKER2,
                  manufacturer_code="003"),
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -72,10 +73,10 @@ def test_missing_required_columns_refuse_the_sheet():
     assert "time" in err.value.en and "发生时间" in err.value.zh
 
 
-def _declared_huge(dimension: str) -> bytes:
-    """An XLSX of two cells that declares a sheet of `dimension` (a few KB)."""
+def _two_cells_rewritten(member: str, change: Any) -> bytes:
+    """An XLSX of two cells (`id`, `time`) whose archive member `member` is `change(bytes)`
+    (a member it lacks is written from `change(b"")`): a few KB whatever it declares."""
     import io
-    import re
     import zipfile
 
     from openpyxl import Workbook
@@ -86,13 +87,23 @@ def _declared_huge(dimension: str) -> bytes:
     wb.save(plain)
     out = io.BytesIO()
     with zipfile.ZipFile(plain) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        names = src.namelist()
         for item in src.infolist():
             data = src.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                wanted = f'<dimension ref="{dimension}"/>'.encode()
-                data = re.sub(rb'<dimension ref="[^"]*"/>', wanted, data)
-            dst.writestr(item, data)
+            dst.writestr(item, change(data) if item.filename == member else data)
+        if member not in names:
+            dst.writestr(member, change(b""))
     return out.getvalue()
+
+
+def _declared_huge(dimension: str) -> bytes:
+    """An XLSX of two cells that declares a sheet of `dimension` (a few KB)."""
+    import re
+
+    wanted = f'<dimension ref="{dimension}"/>'.encode()
+    return _two_cells_rewritten(
+        "xl/worksheets/sheet1.xml", lambda data: re.sub(rb'<dimension ref="[^"]*"/>', wanted, data)
+    )
 
 
 def test_a_sheet_declaring_a_million_rows_is_read_as_the_cells_it_has():
@@ -120,26 +131,14 @@ def test_a_file_with_more_rows_than_any_template_takes_is_refused():
 def _with_shared_string(text_bytes: int) -> bytes:
     """An XLSX whose header cell is one shared string of `text_bytes` characters: the file
     stays small (deflate packs repeated characters ~1000:1)."""
-    import io
-    import zipfile
-
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.active.append(["id", "time"])
-    plain = io.BytesIO()
-    wb.save(plain)
-    out = io.BytesIO()
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            dst.writestr(item, src.read(item))
-        dst.writestr(
-            "xl/sharedStrings.xml",
+    return _two_cells_rewritten(
+        "xl/sharedStrings.xml",
+        lambda _: (
             b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
             + b"x" * text_bytes
-            + b"</t></si></sst>",
-        )
-    return out.getvalue()
+            + b"</t></si></sst>"
+        ),
+    )
 
 
 def test_an_xlsx_that_unpacks_to_more_than_any_template_is_refused_unread():

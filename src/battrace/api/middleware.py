@@ -36,7 +36,7 @@ class BodyLimit:
         if scope["path"].startswith(self.exempt):
             await self.app(scope, receive, send)
             return
-        length = _content_length(scope)
+        length = content_length(scope)
         if length == -1 or (length is not None and length > self.limit):
             kind, detail = (
                 ("bad-request", "the Content-Length header is not a number")
@@ -45,21 +45,25 @@ class BodyLimit:
             )
             await problem_response(kind, detail, instance=scope["path"])(scope, receive, send)
             return
-        seen = 0
-        limit = self.limit
+        too_large = f"the body is larger than {self.limit:,} bytes"
+        await self.app(scope, counted(receive, self.limit, too_large), send)
 
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise ApiProblem(
-                        "payload-too-large", f"the body is larger than {limit:,} bytes"
-                    )
-            return message
 
-        await self.app(scope, limited, send)
+def counted(receive: Receive, limit: int, too_large: str) -> Receive:
+    """`receive`, raising ApiProblem 413 (`too_large`) once the body passes `limit` bytes:
+    a body without a Content-Length (chunked) is counted as it arrives."""
+    seen = 0
+
+    async def limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise ApiProblem("payload-too-large", too_large)
+        return message
+
+    return limited
 
 
 _TOKEN_IN_URL = re.compile(r"btk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
@@ -77,7 +81,8 @@ def _redact_tokens(scope: Scope) -> None:
     scope["query_string"] = _TOKEN_IN_RAW.sub(rb"\1", scope["query_string"])
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
+    """The request's Content-Length (None: absent; -1: not a number)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:

@@ -48,10 +48,7 @@ def correct(
     count_event(batch.stats, withdrawn, -1)
     reasons, failed = _refold_after_withdrawal(ing, w, registry, batch, withdrawn)
     rep_result: EventResult | None = None
-    if replacement is not None and (not reasons or failed <= _subjects_of(replacement)):
-        # the later events that do not fit without the target may fit with the replacement
-        # in its place: it is decided from the stored timelines, the target withdrawn, and
-        # must leave every later event fitting (as a late event must)
+    if replacement is not None:
         rep_result = _replacement(
             ing,
             w,
@@ -61,8 +58,9 @@ def correct(
             index,
             now_us,
             reported_us=target.recorded_us,
-            refold=bool(reasons),
+            failed=failed,
         )
+    if rep_result is not None:
         reasons = []
         if rep_result.status != "accepted":
             reasons = [
@@ -100,20 +98,6 @@ def _correction_problem(w: Writer, ev: Event, target: StoredEvent | None) -> Rea
     if rep is not None and rep.get("reporter") != ev.reporter:
         return Reason("replacement.reporter", "BT-004", "must be the correction's reporter")
     return None
-
-
-def _subjects_of(raw: Any) -> set[str]:
-    """The codes and the vehicle (`vin:…`) a raw replacement names, as far as it can be read
-    before validation (an unreadable one names nothing, and is rejected when validated)."""
-    if not isinstance(raw, dict):
-        return set()
-    out = {v for k in ("battery", "removed") if isinstance(v := raw.get(k), str)}
-    for k in ("inputs", "parts", "components", "batteries", "batteries_present"):
-        if isinstance(items := raw.get(k), list):
-            out.update(x for x in items if isinstance(x, str))
-    if isinstance(vin := raw.get("vin"), str):
-        out.add(f"vin:{vin}")
-    return out
 
 
 def _refold_after_withdrawal(
@@ -169,11 +153,14 @@ def _replacement(
     now_us: int,
     *,
     reported_us: int,
-    refold: bool = False,
-) -> EventResult:
+    failed: set[str],
+) -> EventResult | None:
     """Apply a correction's replacement as its own event; its lateness (BT-020) is judged from
-    when the target was reported, since it stands in for that report. `refold`: decide it from
-    the stored timelines (some later event fits only with it in the target's place)."""
+    when the target was reported, since it stands in for that report. `failed`: the subjects
+    where a later event does not fit without the target; the later events may fit with the
+    replacement in its place, so one that names them all is decided from the stored
+    timelines (the target withdrawn) and must leave every later event fitting, as a late event
+    must. None when it does not name them all: the withdrawal's reasons stand."""
     ctx = ValidationContext(
         tables=ing.validation.tables,
         applications=ing.validation.applications,
@@ -191,16 +178,27 @@ def _replacement(
             "rejected",
             [Reason("type", None, "a replacement cannot be a correction")],
         )
-    missing = {c for c, _ in parts_of(checked)} - batch.batteries.keys()
+    codes = {c for c, _ in parts_of(checked)}
+    vin = vin_of(checked)
+    if not failed <= codes | ({f"vin:{vin}"} if vin else set()):
+        return None
+    missing = codes - batch.batteries.keys()
     if missing:
         loaded = w.load_batteries(missing)
         batch.batteries.update({c: loaded.get(c) for c in missing})
-    vin = vin_of(checked)
     if vin and vin not in batch.vehicles:
         batch.vehicles[vin] = w.load_vehicles([vin]).get(vin)
     existing = w.existing([checked.key])
     return ing._one(
-        w, registry, batch, checked, existing, index, now_us, reported_us=reported_us, refold=refold
+        w,
+        registry,
+        batch,
+        checked,
+        existing,
+        index,
+        now_us,
+        reported_us=reported_us,
+        refold=bool(failed),
     )
 
 

@@ -275,7 +275,6 @@ class Ingestor:
         if ev.type is EventType.CORRECTION:
             return correct(self, w, registry, batch, ev, body, index, now_us)
         if refold:
-            self._flush(w, batch)
             decision, before, v_before = self._decide_late(
                 w, registry, batch, ev, self._frontier.size
             )
@@ -416,10 +415,20 @@ class Ingestor:
             earlier[subject] = [(q, e) for q, e in steps if e.time_us <= ev.time_us]
             later[subject] = [(q, e) for q, e in steps if e.time_us > ev.time_us]
         before: dict[str, Battery | None] = {}
+        unfit: list[Reason] = []  # stored events always fit, unless a correction withdrew one
         for code in codes:
-            static = batch.batteries.get(code)
-            before[code] = fold_code(code, earlier[code], registry, static=static).state
-        v_before = fold_vehicle(vin, earlier[f"vin:{vin}"], registry).state if vin else None
+            fold = fold_code(code, earlier[code], registry, static=batch.batteries.get(code))
+            before[code] = fold.state
+            if fold.failed:
+                unfit.append(_conflict(ev, fold.failed, later=False))
+        v_before = None
+        if vin:
+            v_fold = fold_vehicle(vin, earlier[f"vin:{vin}"], registry)
+            v_before = v_fold.state
+            if v_fold.failed:
+                unfit.append(_conflict(ev, v_fold.failed, later=False))
+        if unfit:
+            return Decision(unfit), before, v_before
         decision = decide(ev, before=before, vehicle=v_before, registry=registry)
         if not decision.accepted:
             return decision, before, v_before
@@ -605,12 +614,15 @@ def _moment(us: int) -> dt.datetime:
     return from_us(us)
 
 
-def _conflict(ev: Event, failed: tuple[int, Event, list[Reason]]) -> Reason:
-    seq, later, reasons = failed
+def _conflict(ev: Event, failed: tuple[int, Event, list[Reason]], *, later: bool = True) -> Reason:
+    """`ev` at its time leaves a stored event unfit: a later one (or, when a correction has
+    withdrawn what it stood on, an earlier one)."""
+    seq, other, reasons = failed
     why = "; ".join(r.message for r in reasons)
+    where = "would invalidate the later" if later else "leaves unfit the earlier"
     return Reason(
         "time",
         reasons[0].rule if reasons else None,
-        f"this {ev.type.value} at {ev.payload['time']} would invalidate the later "
-        f"{later.type.value} {later.reporter}/{later.id} (leaf {seq}): {why}",
+        f"this {ev.type.value} at {ev.payload['time']} {where} "
+        f"{other.type.value} {other.reporter}/{other.id} (leaf {seq}): {why}",
     )

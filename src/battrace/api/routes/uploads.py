@@ -12,10 +12,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
 from battrace.api.bodies import media_type
 from battrace.api.deps import Caller, State
+from battrace.api.middleware import content_length, counted
 from battrace.api.problems import ApiProblem
 from battrace.api.routes import problem_responses
 from battrace.api.schemas import UploadCreatedOut, UploadOut
@@ -150,21 +150,11 @@ def _counted(request: Request, limit: int) -> Request:
     directory, before the form is handed over: without this a body of any size filled that
     disk before the limit applied."""
     most = limit + MULTIPART_OVERHEAD
-    if (length := request.headers.get("content-length", "")).isdigit() and int(length) > most:
-        _check(int(length), limit)
-    seen = 0
-    receive = request.receive
-
-    async def counted() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > most:
-                _check(seen, limit)
-        return message
-
-    return Request(request.scope, counted)
+    length = content_length(request.scope)
+    if length is not None and length > most:
+        _check(length, limit)
+    too_large = f"the upload is larger than {limit:,} bytes"
+    return Request(request.scope, counted(request.receive, most, too_large))
 
 
 def _check(size: int, limit: int | None) -> None:

@@ -90,8 +90,10 @@ def _signin_page(
     """The sign-in form; its pre-session cookie is kept while it has more than half its life
     left (two open tabs both work), and renewed otherwise."""
     cookie = request.cookies.get(session.SIGNIN_COOKIE)
-    fresh = session.signin_cookie_left(cookie) <= session.SIGNIN_MAX_AGE_S / 2
-    if fresh or cookie is None:
+    if cookie is not None and session.signin_cookie_left(cookie) <= session.SIGNIN_MAX_AGE_S / 2:
+        cookie = None  # expired, or past half its life: a new one
+    renew = cookie is None
+    if cookie is None:
         cookie = session.signin_cookie()
     resp = render(
         request,
@@ -103,7 +105,7 @@ def _signin_page(
         refused=refused,
         signin_token=session.signin_token(web.secret, cookie),
     )
-    if fresh:
+    if renew:
         resp.set_cookie(
             session.SIGNIN_COOKIE,
             cookie,
